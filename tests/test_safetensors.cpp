@@ -396,7 +396,12 @@ TEST_CASE("atomic_file replaces the target and cleans up after a failing produce
 TEST_CASE("safetensors reader agrees with an independent Python writer", "[safetensors]") {
   // tests/fixtures/io/reference.safetensors is written by tools/safetensors_reference.py
   // (struct + json + torch tensor bytes); the values are defined by formulas there.
-  const fs::path fixture = fs::path(__FILE__).parent_path() / "fixtures" / "io" / "reference.safetensors";
+#ifdef FREQCAP_SOURCE_DIR
+  const fs::path tests_dir = fs::path(FREQCAP_SOURCE_DIR) / "tests";
+#else
+  const fs::path tests_dir = fs::path(__FILE__).parent_path();
+#endif
+  const fs::path fixture = tests_dir / "fixtures" / "io" / "reference.safetensors";
   REQUIRE(fs::exists(fixture));
   const auto f = SafetensorsFile::open(fixture);
   CHECK(f.metadata().at("writer") == "tools/safetensors_reference.py");
