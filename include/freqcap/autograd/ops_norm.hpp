@@ -1,0 +1,221 @@
+// Differentiable normalisation layers with PyTorch's semantics: layer_norm
+// over the last axis (optional elementwise weight and bias) and batch_norm
+// over [N, C] or [N, C, H, W] (batch statistics and a running-average update
+// in training, running statistics in eval). Both use the biased variance to
+// normalise, as PyTorch does.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "freqcap/autograd/var.hpp"
+
+namespace freqcap {
+
+namespace detail {
+
+/// Row-wise layer norm of contiguous x [rows, cols]; mean/rstd [rows] are kept for backward.
+template <class T>
+void layer_norm_rows(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, std::int64_t rows,
+                     std::int64_t cols, T eps) {
+#pragma omp parallel for schedule(static) if (rows * cols >= (std::int64_t{1} << 15))
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * cols;
+    T* yr = y + r * cols;
+    T s = 0;
+    for (std::int64_t j = 0; j < cols; ++j) s += xr[j];
+    const T mu = s / T(cols);
+    T v = 0;
+    for (std::int64_t j = 0; j < cols; ++j) v += (xr[j] - mu) * (xr[j] - mu);
+    const T rs = T(1) / std::sqrt(v / T(cols) + eps);
+    for (std::int64_t j = 0; j < cols; ++j)
+      yr[j] = (xr[j] - mu) * rs * (gamma ? gamma[j] : T(1)) + (beta ? beta[j] : T(0));
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+/// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma; dgamma, dbeta
+/// (either may be null) are overwritten.
+template <class T>
+void layer_norm_rows_backward(const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd, T* dx,
+                              T* dgamma, T* dbeta, std::int64_t rows, std::int64_t cols) {
+  if (dx) {
+#pragma omp parallel for schedule(static) if (rows * cols >= (std::int64_t{1} << 15))
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T *dyr = dy + r * cols, *xr = x + r * cols;
+      const T mu = mean[r], rs = rstd[r];
+      T sg = 0, sgh = 0;
+      for (std::int64_t j = 0; j < cols; ++j) {
+        const T gj = dyr[j] * (gamma ? gamma[j] : T(1));
+        sg += gj;
+        sgh += gj * (xr[j] - mu) * rs;
+      }
+      sg /= T(cols);
+      sgh /= T(cols);
+      T* dxr = dx + r * cols;
+      for (std::int64_t j = 0; j < cols; ++j)
+        dxr[j] = rs * (dyr[j] * (gamma ? gamma[j] : T(1)) - sg - (xr[j] - mu) * rs * sgh);
+    }
+  }
+  if (dgamma) std::fill(dgamma, dgamma + cols, T(0));
+  if (dbeta) std::fill(dbeta, dbeta + cols, T(0));
+  if (!dgamma && !dbeta) return;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T *dyr = dy + r * cols, *xr = x + r * cols;
+    for (std::int64_t j = 0; j < cols; ++j) {
+      if (dgamma) dgamma[j] += dyr[j] * (xr[j] - mean[r]) * rstd[r];
+      if (dbeta) dbeta[j] += dyr[j];
+    }
+  }
+}
+
+// [N, C] or [N, C, H, W] -> (N, C, S = H*W or 1).
+inline void bn_dims(const Shape& s, std::int64_t& N, std::int64_t& C, std::int64_t& S) {
+  FREQCAP_CHECK(s.size() == 2 || s.size() == 4, "batch_norm: input ", shape_str(s),
+                " must be [N, C] or [N, C, H, W]");
+  N = s[0];
+  C = s[1];
+  S = s.size() == 4 ? s[2] * s[3] : 1;
+}
+
+}  // namespace detail
+
+/// Layer norm over the last axis: x [..., D], weight [D] or undefined (1),
+/// bias [D] or undefined (0) -> [..., D].
+template <class T>
+Var<T> layer_norm(const Var<T>& x, const Var<T>& weight = Var<T>(), const Var<T>& bias = Var<T>(),
+                  T eps = T(1e-5)) {
+  FREQCAP_CHECK(x.ndim() >= 1, "layer_norm: input must have at least one dimension");
+  const std::int64_t D = x.dim(-1), rows = D == 0 ? 0 : x.value().numel() / D;
+  for (const Var<T>* p : {&weight, &bias})
+    if (p->defined())
+      FREQCAP_CHECK(p->shape() == Shape{D}, "layer_norm: weight/bias ", shape_str(p->shape()),
+                    " does not match the last axis of input ", shape_str(x.shape()));
+  const Tensor<T> xc = x.value().contiguous();
+  const Tensor<T> wc = weight.defined() ? weight.value().contiguous() : Tensor<T>();
+  const Tensor<T> bc = bias.defined() ? bias.value().contiguous() : Tensor<T>();
+  Tensor<T> y(x.shape()), mean(Shape{rows}), rstd(Shape{rows});
+  detail::layer_norm_rows(xc.data(), weight.defined() ? wc.data() : nullptr, bias.defined() ? bc.data() : nullptr,
+                          y.data(), mean.data(), rstd.data(), rows, D, eps);
+  return Var<T>::make(std::move(y), {x, weight, bias}, "layer_norm",
+                      [x, weight, bias, xc, wc, mean, rstd, rows, D](const Tensor<T>& g) {
+                        const Tensor<T> gc = g.contiguous();
+                        const bool nx = x.requires_grad();
+                        const bool nw = weight.defined() && weight.requires_grad();
+                        const bool nb = bias.defined() && bias.requires_grad();
+                        Tensor<T> dx(nx ? x.shape() : Shape{0}), dw(Shape{nw ? D : 0}), db(Shape{nb ? D : 0});
+                        detail::layer_norm_rows_backward(gc.data(), xc.data(), weight.defined() ? wc.data() : nullptr,
+                                                         mean.data(), rstd.data(), nx ? dx.data() : nullptr,
+                                                         nw ? dw.data() : nullptr, nb ? db.data() : nullptr, rows, D);
+                        if (nx) x.accumulate(dx);
+                        if (nw) weight.accumulate(dw);
+                        if (nb) bias.accumulate(db);
+                      });
+}
+
+/// Batch norm: x [N, C] or [N, C, H, W]; weight, bias [C] or undefined;
+/// running_mean, running_var [C]. Training normalises with the batch mean and
+/// biased variance and updates running = (1 - momentum) * running + momentum *
+/// batch (unbiased variance) in place; running stats of shape [0] (a default
+/// Tensor) are not tracked. Eval normalises with the running statistics.
+template <class T>
+Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Tensor<T>& running_mean,
+                  Tensor<T>& running_var, bool training, T momentum = T(0.1), T eps = T(1e-5)) {
+  std::int64_t N, C, S;
+  detail::bn_dims(x.shape(), N, C, S);
+  const bool track = running_mean.numel() != 0 || running_var.numel() != 0;
+  for (const Var<T>* p : {&weight, &bias})
+    if (p->defined())
+      FREQCAP_CHECK(p->shape() == Shape{C}, "batch_norm: weight/bias ", shape_str(p->shape()), " for ", C,
+                    " channels of input ", shape_str(x.shape()));
+  if (track || !training)
+    FREQCAP_CHECK(running_mean.shape() == Shape{C} && running_var.shape() == Shape{C} &&
+                      running_mean.is_contiguous() && running_var.is_contiguous(),
+                  "batch_norm: running_mean ", shape_str(running_mean.shape()), " and running_var ",
+                  shape_str(running_var.shape()), " must be contiguous [", C, "] for input ", shape_str(x.shape()));
+  const std::int64_t M = N * S;
+  if (training) FREQCAP_CHECK(M > 1, "batch_norm: training needs more than one value per channel, input ",
+                              shape_str(x.shape()));
+  const Tensor<T> xc = x.value().contiguous();
+  const T* px = xc.data();
+  Tensor<T> mean(Shape{C}), rstd(Shape{C});
+  T *pm = mean.data(), *pr = rstd.data();
+#pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))
+  for (std::int64_t c = 0; c < C; ++c) {
+    if (!training) {
+      pm[c] = running_mean.data()[c];
+      pr[c] = T(1) / std::sqrt(running_var.data()[c] + eps);
+      continue;
+    }
+    T s = 0;
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::int64_t i = 0; i < S; ++i) s += px[(n * C + c) * S + i];
+    const T mu = s / T(M);
+    T v = 0;
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::int64_t i = 0; i < S; ++i) {
+        const T d = px[(n * C + c) * S + i] - mu;
+        v += d * d;
+      }
+    pm[c] = mu;
+    pr[c] = T(1) / std::sqrt(v / T(M) + eps);
+    if (track) {
+      running_mean.data()[c] = (T(1) - momentum) * running_mean.data()[c] + momentum * mu;
+      running_var.data()[c] = (T(1) - momentum) * running_var.data()[c] + momentum * v / T(M - 1);
+    }
+  }
+  // y = xhat * w + b, folded into one scale and shift per channel.
+  const Tensor<T> wc = weight.defined() ? weight.value().contiguous() : Tensor<T>(Shape{C}, T(1));
+  const Tensor<T> bc = bias.defined() ? bias.value().contiguous() : Tensor<T>(Shape{C}, T(0));
+  Tensor<T> y(x.shape());
+  T* py = y.data();
+#pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))
+  for (std::int64_t nc = 0; nc < N * C; ++nc) {
+    const std::int64_t c = nc % C;
+    const T a = pr[c] * wc.data()[c], b = bc.data()[c] - pm[c] * a;
+    for (std::int64_t i = 0; i < S; ++i) py[nc * S + i] = px[nc * S + i] * a + b;
+  }
+  return Var<T>::make(std::move(y), {x, weight, bias}, "batch_norm",
+                      [x, weight, bias, xc, wc, mean, rstd, training, N, C, S](const Tensor<T>& g) {
+                        const Tensor<T> gc = g.contiguous();
+                        const T *pg = gc.data(), *px = xc.data(), *pm = mean.data(), *pr = rstd.data();
+                        const T* pw = wc.data();
+                        // Per channel: sum(g) and sum(g * xhat).
+                        Tensor<T> sg(Shape{C}), sgh(Shape{C});
+#pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))
+                        for (std::int64_t c = 0; c < C; ++c) {
+                          T a = 0, b = 0;
+                          for (std::int64_t n = 0; n < N; ++n)
+                            for (std::int64_t i = 0; i < S; ++i) {
+                              const std::int64_t k = (n * C + c) * S + i;
+                              a += pg[k];
+                              b += pg[k] * (px[k] - pm[c]) * pr[c];
+                            }
+                          sg.data()[c] = a;
+                          sgh.data()[c] = b;
+                        }
+                        if (weight.defined() && weight.requires_grad()) weight.accumulate(sgh);
+                        if (bias.defined() && bias.requires_grad()) bias.accumulate(sg);
+                        if (!x.requires_grad()) return;
+                        Tensor<T> dx(x.shape());
+                        T* pd = dx.data();
+                        const T inv_m = T(1) / T(N * S);
+#pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))
+                        for (std::int64_t nc = 0; nc < N * C; ++nc) {
+                          const std::int64_t c = nc % C;
+                          const T k = pw[c] * pr[c];
+                          const T mg = sg.data()[c] * inv_m, mgh = sgh.data()[c] * inv_m;
+                          for (std::int64_t i = 0; i < S; ++i) {
+                            const std::int64_t e = nc * S + i;
+                            // ref: dx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)) in training;
+                            // eval statistics are constants, so dx = w * rstd * g.
+                            pd[e] = training ? k * (pg[e] - mg - (px[e] - pm[c]) * pr[c] * mgh) : k * pg[e];
+                          }
+                        }
+                        x.accumulate(dx);
+                      });
+}
+
+}  // namespace freqcap
