@@ -1,0 +1,68 @@
+// AVX2 SGEMM: a 6x16 register-blocked micro-kernel (12 ymm accumulators,
+// two B vectors and one broadcast of A per k step) plugged into the packed,
+// cache-blocked, OpenMP driver of kernels/gemm_blocked.hpp. Edge tiles use
+// masked loads/stores on C, so any M, N, K works.
+#pragma once
+
+#include "freqcap/kernels/gemm_blocked.hpp"
+#include "freqcap/kernels/avx2/vec.hpp"
+
+#if FREQCAP_KERNELS_X86
+#include <algorithm>
+#include <cstddef>
+
+namespace freqcap::kernels::avx2 {
+
+/// The 6x16 micro-kernel and its blocking (A block 120x256 = 120 KB in L2,
+/// B panel 256x16 = 16 KB in L1).
+struct GemmMicro {
+  static constexpr std::size_t MR = 6, NR = 16, MC = 120, KC = 256, NC = 3072;
+
+  /// c[0:mr, 0:nr] (row stride ldc) += a_panel (kc x MR) * b_panel (kc x NR).
+  FREQCAP_TARGET_AVX2 static void run(std::size_t kc, const float* a, const float* b,
+                                        float* c, std::size_t ldc, std::size_t mr,
+                                        std::size_t nr) {
+    using namespace v;
+    Vec c0[MR], c1[MR];
+#pragma GCC unroll 6
+    for (std::size_t i = 0; i < MR; ++i) c0[i] = c1[i] = zero();
+    for (std::size_t p = 0; p < kc; ++p, a += MR, b += NR) {
+      const Vec b0 = load(b), b1 = load(b + kWidth);
+#pragma GCC unroll 6
+      for (std::size_t i = 0; i < MR; ++i) {
+        const Vec ai = set1(a[i]);
+        c0[i] = fma(ai, b0, c0[i]);
+        c1[i] = fma(ai, b1, c1[i]);
+      }
+    }
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 6
+      for (std::size_t i = 0; i < MR; ++i) {
+        float* ci = c + i * ldc;
+        store(ci, add(load(ci), c0[i]));
+        store(ci + kWidth, add(load(ci + kWidth), c1[i]));
+      }
+      return;
+    }
+    const std::size_t w0 = std::min(nr, kWidth), w1 = nr > kWidth ? nr - kWidth : 0;
+    for (std::size_t i = 0; i < mr; ++i) {
+      float* ci = c + i * ldc;
+      if (w0 == kWidth) store(ci, add(load(ci), c0[i]));
+      else store_partial(ci, add(load_partial(ci, w0), c0[i]), w0);
+      if (w1 == kWidth) store(ci + kWidth, add(load(ci + kWidth), c1[i]));
+      else if (w1 > 0) store_partial(ci + kWidth, add(load_partial(ci + kWidth, w1), c1[i]), w1);
+    }
+  }
+};
+
+/// Row-major C = alpha * op(A) * op(B) + beta * C; see kernels/gemm.hpp.
+inline void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                  float alpha, const float* a, std::size_t lda, const float* b,
+                  std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  kernels::detail::gemm_blocked<GemmMicro>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                                           beta, c, ldc);
+}
+
+}  // namespace freqcap::kernels::avx2
+
+#endif  // FREQCAP_KERNELS_X86

@@ -1,0 +1,337 @@
+// 2-D convolution, NCHW, as im2col + GEMM: forward (optional bias) and the
+// backward helpers (col2im; gradients for input, weight, bias), with stride,
+// padding, dilation and groups (depthwise = groups == in_channels). Also the
+// direct nested-loop references the tests compare against. T = float runs the
+// GEMMs through the active KernelTable (or a given one); other T (double for
+// gradient checks) uses gemm_scalar. Shapes: x [N, C, H, W], w [K, C/groups,
+// R, S], bias [K], y [N, K, OH, OW].
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+#include <vector>
+
+#include "freqcap/kernels/gemm.hpp"
+#include "freqcap/kernels/workspace.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace freqcap::kernels {
+
+/// Every size of one convolution. Fill the fields, then call validate().
+struct Conv2dShape {
+  std::size_t batch = 1, in_channels = 0, in_h = 0, in_w = 0;
+  std::size_t out_channels = 0, kernel_h = 1, kernel_w = 1;
+  std::size_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  std::size_t dilation_h = 1, dilation_w = 1, groups = 1;
+
+  std::size_t out_h() const {
+    return (in_h + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+  }
+  std::size_t out_w() const {
+    return (in_w + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+  }
+  std::size_t in_per_group() const { return in_channels / groups; }
+  std::size_t out_per_group() const { return out_channels / groups; }
+  /// Rows of one group's im2col matrix: C/groups * R * S.
+  std::size_t col_rows() const { return in_per_group() * kernel_h * kernel_w; }
+  /// Columns of the im2col matrix: OH * OW.
+  std::size_t col_cols() const { return out_h() * out_w(); }
+  /// A 1x1, stride-1, unpadded convolution needs no im2col.
+  bool is_pointwise() const {
+    return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 &&
+           pad_w == 0;
+  }
+  /// Throws Error naming the bad field.
+  void validate() const {
+    FREQCAP_CHECK(groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
+                  "conv2d: channels in=", in_channels, " out=", out_channels,
+                  " not divisible by groups=", groups);
+    FREQCAP_CHECK(stride_h > 0 && stride_w > 0 && dilation_h > 0 && dilation_w > 0 &&
+                      kernel_h > 0 && kernel_w > 0,
+                  "conv2d: kernel, stride and dilation must be positive");
+    FREQCAP_CHECK(in_h + 2 * pad_h >= dilation_h * (kernel_h - 1) + 1 &&
+                      in_w + 2 * pad_w >= dilation_w * (kernel_w - 1) + 1,
+                  "conv2d: input ", in_h, "x", in_w, " (padding ", pad_h, ",", pad_w,
+                  ") smaller than the dilated ", kernel_h, "x", kernel_w, " kernel");
+  }
+};
+
+/// Elements of caller workspace that conv2d_* need (0 for pointwise convolutions).
+inline std::size_t conv2d_workspace_size(const Conv2dShape& s) {
+  return s.is_pointwise() ? 0 : s.col_rows() * s.col_cols();
+}
+
+/// Unfolds one image's group of channels x [C/groups, H, W] into
+/// col [C/groups * R * S, OH * OW] (zeros where the window leaves the image).
+template <class T> void im2col(const Conv2dShape& s, const T* x, T* col) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), rs = s.kernel_h * s.kernel_w;
+  const auto rows = static_cast<std::ptrdiff_t>(s.col_rows());
+#pragma omp parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin)
+  for (std::ptrdiff_t row = 0; row < rows; ++row) {
+    const std::size_t c = std::size_t(row) / rs, ki = (std::size_t(row) % rs) / s.kernel_w,
+                      kj = std::size_t(row) % s.kernel_w;
+    const T* xc = x + c * s.in_h * s.in_w;
+    T* out = col + std::size_t(row) * oh * ow;
+    for (std::size_t oy = 0; oy < oh; ++oy, out += ow) {
+      const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
+                                std::ptrdiff_t(s.pad_h);
+      if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) {
+        std::fill(out, out + ow, T(0));
+        continue;
+      }
+      const T* xr = xc + std::size_t(iy) * s.in_w;
+      for (std::size_t ox = 0; ox < ow; ++ox) {
+        const std::ptrdiff_t ix = std::ptrdiff_t(ox * s.stride_w + kj * s.dilation_w) -
+                                  std::ptrdiff_t(s.pad_w);
+        out[ox] = (ix < 0 || ix >= std::ptrdiff_t(s.in_w)) ? T(0) : xr[ix];
+      }
+    }
+  }
+}
+
+/// Folds col [C/groups * R * S, OH * OW] back, ADDING into dx [C/groups, H, W].
+template <class T> void col2im(const Conv2dShape& s, const T* col, T* dx) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), rs = s.kernel_h * s.kernel_w;
+  const auto channels = static_cast<std::ptrdiff_t>(s.in_per_group());
+#pragma omp parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin)
+  for (std::ptrdiff_t c = 0; c < channels; ++c) {  // a channel's rows touch only its plane
+    T* xc = dx + std::size_t(c) * s.in_h * s.in_w;
+    for (std::size_t r = 0; r < rs; ++r) {
+      const std::size_t ki = r / s.kernel_w, kj = r % s.kernel_w;
+      const T* in = col + (std::size_t(c) * rs + r) * oh * ow;
+      for (std::size_t oy = 0; oy < oh; ++oy, in += ow) {
+        const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
+                                  std::ptrdiff_t(s.pad_h);
+        if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) continue;
+        T* xr = xc + std::size_t(iy) * s.in_w;
+        for (std::size_t ox = 0; ox < ow; ++ox) {
+          const std::ptrdiff_t ix = std::ptrdiff_t(ox * s.stride_w + kj * s.dilation_w) -
+                                    std::ptrdiff_t(s.pad_w);
+          if (ix >= 0 && ix < std::ptrdiff_t(s.in_w)) xr[ix] += in[ox];
+        }
+      }
+    }
+  }
+}
+
+// ---- direct references (plain nested loops) --------------------------------
+
+namespace detail {
+/// Calls f(n, k, oy, ox, c, ki, kj, x_index, w_index, y_index) for every
+/// multiply of the convolution whose input tap lies inside the image.
+template <class F> void conv2d_for_each_tap(const Conv2dShape& s, F&& f) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_per_group(),
+                    kg = s.out_per_group();
+  for (std::size_t n = 0; n < s.batch; ++n)
+    for (std::size_t k = 0; k < s.out_channels; ++k) {
+      const std::size_t g = k / kg;
+      for (std::size_t oy = 0; oy < oh; ++oy)
+        for (std::size_t ox = 0; ox < ow; ++ox)
+          for (std::size_t c = 0; c < cg; ++c)
+            for (std::size_t ki = 0; ki < s.kernel_h; ++ki)
+              for (std::size_t kj = 0; kj < s.kernel_w; ++kj) {
+                const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
+                                          std::ptrdiff_t(s.pad_h);
+                const std::ptrdiff_t ix = std::ptrdiff_t(ox * s.stride_w + kj * s.dilation_w) -
+                                          std::ptrdiff_t(s.pad_w);
+                if (iy < 0 || ix < 0 || iy >= std::ptrdiff_t(s.in_h) ||
+                    ix >= std::ptrdiff_t(s.in_w))
+                  continue;
+                const std::size_t xi =
+                    ((n * s.in_channels + g * cg + c) * s.in_h + std::size_t(iy)) * s.in_w +
+                    std::size_t(ix);
+                const std::size_t wi = ((k * cg + c) * s.kernel_h + ki) * s.kernel_w + kj;
+                const std::size_t yi = ((n * s.out_channels + k) * oh + oy) * ow + ox;
+                f(xi, wi, yi);
+              }
+    }
+}
+}  // namespace detail
+
+/// y = conv(x, w) + bias by direct loops (bias may be nullptr).
+template <class T>
+void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  s.validate();
+  const std::size_t plane = s.col_cols();
+  for (std::size_t i = 0; i < s.batch * s.out_channels; ++i)
+    std::fill(y + i * plane, y + (i + 1) * plane, bias ? bias[i % s.out_channels] : T(0));
+  detail::conv2d_for_each_tap(s, [&](std::size_t xi, std::size_t wi, std::size_t yi) {
+    y[yi] += x[xi] * w[wi];
+  });
+}
+/// dx = d conv / dx applied to dy, by direct loops (dx overwritten).
+template <class T>
+void conv2d_backward_input_direct(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  s.validate();
+  std::fill(dx, dx + s.batch * s.in_channels * s.in_h * s.in_w, T(0));
+  detail::conv2d_for_each_tap(s, [&](std::size_t xi, std::size_t wi, std::size_t yi) {
+    dx[xi] += dy[yi] * w[wi];
+  });
+}
+/// dw = d conv / dw applied to dy, by direct loops (dw overwritten).
+template <class T>
+void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  s.validate();
+  std::fill(dw, dw + s.out_channels * s.col_rows(), T(0));
+  detail::conv2d_for_each_tap(s, [&](std::size_t xi, std::size_t wi, std::size_t yi) {
+    dw[wi] += dy[yi] * x[xi];
+  });
+}
+
+// ---- im2col + GEMM ---------------------------------------------------------
+
+namespace detail {
+template <class T> T* conv_scratch(std::size_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    return scratch(Scratch::im2col).data(n);
+  } else {
+    thread_local std::vector<T> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+  }
+}
+
+/// The GEMM the im2col path uses for T: a float table's sgemm, else gemm_scalar.
+template <class T> struct ConvGemm {
+  SgemmFn f = nullptr;
+  void operator()(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                  const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                  std::size_t ldc) const {
+    if constexpr (std::is_same_v<T, float>) f(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else gemm_scalar(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+};
+template <class T> ConvGemm<T> active_conv_gemm() {
+  if constexpr (std::is_same_v<T, float>) return {table().sgemm};
+  else return {};
+}
+
+/// Runs body(item, workspace) for item < items, over threads when the items
+/// are many and small (each then uses its thread's scratch and a 1-thread GEMM),
+/// else in order with `ws` (or this thread's scratch) and multi-threaded GEMMs.
+template <class T, class Body>
+void for_each_item(std::size_t items, double flops_per_item, std::size_t ws_size, T* ws,
+                   Body&& body) {
+  bool par = false;
+#if defined(_OPENMP)
+  par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
+        items >= 2 * static_cast<std::size_t>(omp_get_max_threads()) && flops_per_item < 5e7;
+#endif
+  if (par) {
+    const auto n = static_cast<std::ptrdiff_t>(items);
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+      body(std::size_t(i), ws_size ? conv_scratch<T>(ws_size) : nullptr);
+    return;
+  }
+  T* w = ws ? ws : (ws_size ? conv_scratch<T>(ws_size) : nullptr);
+  for (std::size_t i = 0; i < items; ++i) body(i, w);
+}
+}  // namespace detail
+
+/// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
+/// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
+/// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
+template <class T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                    std::type_identity_t<T>* workspace = nullptr,
+                    detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
+  s.validate();
+  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
+                    ohw = s.col_cols(), hw = s.in_h * s.in_w;
+  const bool direct = s.is_pointwise();
+  detail::for_each_item<T>(
+      s.batch * s.groups, 2.0 * double(kg) * double(kk) * double(ohw),
+      direct ? 0 : conv2d_workspace_size(s), workspace, [&](std::size_t item, T* ws) {
+        const std::size_t n = item / s.groups, g = item % s.groups;
+        const T* xg = x + (n * s.in_channels + g * cg) * hw;
+        const T* col = xg;
+        if (!direct) {
+          im2col(s, xg, ws);
+          col = ws;
+        }
+        T* yg = y + (n * s.out_channels + g * kg) * ohw;
+        gemm(false, false, kg, ohw, kk, T(1), w + g * kg * kk, kk, col, ohw, T(0), yg, ohw);
+        if (bias)
+          for (std::size_t k = 0; k < kg; ++k) {
+            const T b = bias[g * kg + k];
+            T* yk = yg + k * ohw;
+            for (std::size_t i = 0; i < ohw; ++i) yk[i] += b;
+          }
+      });
+}
+
+/// dx [N, C, H, W] (overwritten) from dy [N, K, OH, OW] and w [K, C/groups, R, S]:
+/// dcol = W_g^T dy_g, then col2im. workspace as conv2d_forward.
+template <class T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
+                           std::type_identity_t<T>* workspace = nullptr,
+                           detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
+  s.validate();
+  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
+                    ohw = s.col_cols(), hw = s.in_h * s.in_w;
+  const bool direct = s.is_pointwise();
+  detail::for_each_item<T>(
+      s.batch * s.groups, 2.0 * double(kg) * double(kk) * double(ohw),
+      direct ? 0 : conv2d_workspace_size(s), workspace, [&](std::size_t item, T* ws) {
+        const std::size_t n = item / s.groups, g = item % s.groups;
+        T* dxg = dx + (n * s.in_channels + g * cg) * hw;
+        const T* dyg = dy + (n * s.out_channels + g * kg) * ohw;
+        const T* wg = w + g * kg * kk;
+        if (direct) {
+          gemm(true, false, kk, ohw, kg, T(1), wg, kk, dyg, ohw, T(0), dxg, ohw);
+          return;
+        }
+        gemm(true, false, kk, ohw, kg, T(1), wg, kk, dyg, ohw, T(0), ws, ohw);
+        std::fill(dxg, dxg + cg * hw, T(0));
+        col2im(s, ws, dxg);
+      });
+}
+
+/// dw [K, C/groups, R, S] (overwritten) = sum_n dy_n,g * im2col(x_n,g)^T.
+/// workspace as conv2d_forward.
+template <class T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw,
+                            std::type_identity_t<T>* workspace = nullptr,
+                            detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
+  s.validate();
+  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
+                    ohw = s.col_cols(), hw = s.in_h * s.in_w;
+  const bool direct = s.is_pointwise();
+  // One item per group (items never share dw); the batch is summed inside.
+  detail::for_each_item<T>(
+      s.groups, 2.0 * double(s.batch) * double(kg) * double(kk) * double(ohw),
+      direct ? 0 : conv2d_workspace_size(s), workspace, [&](std::size_t g, T* ws) {
+        T* dwg = dw + g * kg * kk;
+        for (std::size_t n = 0; n < s.batch; ++n) {
+          const T* xg = x + (n * s.in_channels + g * cg) * hw;
+          const T* col = xg;
+          if (!direct) {
+            im2col(s, xg, ws);
+            col = ws;
+          }
+          const T* dyg = dy + (n * s.out_channels + g * kg) * ohw;
+          gemm(false, true, kg, kk, ohw, T(1), dyg, ohw, col, ohw, n == 0 ? T(0) : T(1), dwg,
+               kk);
+        }
+      });
+}
+
+/// db [K] (overwritten) = sum over n, oy, ox of dy [N, K, OH, OW].
+template <class T> void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db) {
+  const std::size_t ohw = s.col_cols();
+  for (std::size_t k = 0; k < s.out_channels; ++k) {
+    T acc = 0;
+    for (std::size_t n = 0; n < s.batch; ++n) {
+      const T* p = dy + (n * s.out_channels + k) * ohw;
+      for (std::size_t i = 0; i < ohw; ++i) acc += p[i];
+    }
+    db[k] = acc;
+  }
+}
+
+}  // namespace freqcap::kernels

@@ -1,0 +1,74 @@
+// The KernelTable: one struct of float32 function pointers per ISA, and the
+// accessors that pick the active one. The tables themselves are filled in
+// kernels/dispatch.hpp (which every op header includes last), so this header
+// only declares: op headers can call table() before the ISA code is seen.
+#pragma once
+
+#include <cstddef>
+
+#include "freqcap/kernels/isa.hpp"
+
+namespace freqcap::kernels {
+
+/// Loops shorter than this many elements stay on one thread (OpenMP start-up
+/// costs more than it saves below it).
+inline constexpr std::size_t kParallelMin = std::size_t{1} << 15;
+
+/// Activation functions with a forward and a backward kernel.
+enum class Act { relu = 0, relu6, silu, gelu, sigmoid, tanh };
+inline constexpr std::size_t kActCount = 6;
+inline constexpr Act kAllActs[] = {Act::relu, Act::relu6, Act::silu,
+                                   Act::gelu, Act::sigmoid, Act::tanh};
+inline const char* act_name(Act a) {
+  constexpr const char* names[] = {"relu", "relu6", "silu", "gelu", "sigmoid", "tanh"};
+  return names[static_cast<int>(a)];
+}
+
+/// y[i] = a[i] (op) b[i], i < n.
+using BinaryFn = void (*)(const float* a, const float* b, float* y, std::size_t n);
+/// y[i] = alpha * x[i] + beta.
+using AxpbFn = void (*)(const float* x, float alpha, float beta, float* y, std::size_t n);
+/// y[i] = f(x[i]).
+using UnaryFn = void (*)(const float* x, float* y, std::size_t n);
+/// dx[i] = dy[i] * f'(x[i]).
+using UnaryBackwardFn = void (*)(const float* x, const float* dy, float* dx, std::size_t n);
+/// Row-wise op over x: [rows, cols] contiguous, y the same shape.
+using RowFn = void (*)(const float* x, float* y, std::size_t rows, std::size_t cols);
+/// Layer norm forward; see layer_norm.hpp.
+using LayerNormFn = void (*)(const float* x, const float* gamma, const float* beta,
+                             float* y, float* mean, float* rstd, std::size_t rows,
+                             std::size_t cols, float eps);
+/// Layer norm backward; see layer_norm.hpp.
+using LayerNormBackwardFn = void (*)(const float* dy, const float* x, const float* gamma,
+                                     const float* mean, const float* rstd, float* dx,
+                                     float* dgamma, float* dbeta, std::size_t rows,
+                                     std::size_t cols);
+/// Row-major C = alpha * op(A) * op(B) + beta * C; see gemm.hpp.
+using SgemmFn = void (*)(bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                         std::size_t k, float alpha, const float* a, std::size_t lda,
+                         const float* b, std::size_t ldb, float beta, float* c,
+                         std::size_t ldc);
+
+/// Every float32 kernel of one ISA. Adding a kernel = one field here plus one
+/// line per ISA in dispatch.hpp (see docs/kernels.md).
+struct KernelTable {
+  Isa isa = Isa::scalar;
+  BinaryFn add = nullptr, sub = nullptr, mul = nullptr, div = nullptr;
+  AxpbFn axpb = nullptr;
+  UnaryFn act_forward[kActCount] = {};
+  UnaryBackwardFn act_backward[kActCount] = {};
+  RowFn softmax = nullptr, log_softmax = nullptr;
+  LayerNormFn layer_norm = nullptr;
+  LayerNormBackwardFn layer_norm_backward = nullptr;
+  SgemmFn sgemm = nullptr;
+};
+
+/// The table of `isa`; throws Error when this CPU does not support it.
+inline const KernelTable& table_for(Isa isa);
+/// The active table: FREQCAP_ISA if set (Error if unsupported), else the best ISA.
+/// Chosen once, on first use.
+inline const KernelTable& table();
+/// The ISA of the active table.
+inline Isa active_isa();
+
+}  // namespace freqcap::kernels
