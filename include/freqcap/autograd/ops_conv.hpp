@@ -1,19 +1,15 @@
 // Differentiable 2-D convolution with PyTorch's semantics: x [N, C, H, W],
 // weight [O, C/groups, kh, kw], optional bias [O], zero padding, stride,
-// dilation and groups (depthwise when groups = C). The arithmetic is im2col +
-// GEMM through Eigen (float and double alike), one sample per OpenMP thread;
-// the detail:: entry points are where a kernels/conv2d.hpp kernel plugs in.
+// dilation and groups (depthwise when groups = C). The arithmetic is
+// kernels/conv2d.hpp's im2col + GEMM (dispatched SIMD sgemm for float, the
+// scalar GEMM for double); the weight gradient splits the batch over threads.
 #pragma once
 
 #include <algorithm>
 #include <vector>
 
-#include <omp.h>
-
-#include <Eigen/Core>
-
 #include "freqcap/autograd/var.hpp"
-#include "freqcap/core/linalg.hpp"
+#include "freqcap/kernels/conv2d.hpp"
 
 namespace freqcap {
 
@@ -37,11 +33,6 @@ namespace detail {
 struct ConvGeom {
   std::int64_t N, C, H, W, O, kh, kw, Ho, Wo, G, Cg, Og;
   Conv2dParams p;
-  std::int64_t K() const { return Cg * kh * kw; }  // GEMM inner size per group
-  std::int64_t L() const { return Ho * Wo; }       // output pixels per sample
-  bool is_pointwise() const {
-    return kh == 1 && kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.padding_h == 0 && p.padding_w == 0;
-  }
 };
 
 inline ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p) {
@@ -67,160 +58,44 @@ inline ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p)
   return g;
 }
 
-// Output columns [lo, hi) whose input coordinate o*s + off lies in [0, n).
-inline void valid_range(std::int64_t off, std::int64_t s, std::int64_t n, std::int64_t out, std::int64_t& lo,
-                        std::int64_t& hi) {
-  lo = off >= 0 ? 0 : (-off + s - 1) / s;
-  hi = (n - 1 - off) >= 0 ? std::min(out, (n - 1 - off) / s + 1) : 0;
-  lo = std::min(lo, out);
-  hi = std::max(hi, lo);
+inline kernels::Conv2dShape kernel_shape(const ConvGeom& g) {
+  kernels::Conv2dShape s;
+  s.batch = std::size_t(g.N), s.in_channels = std::size_t(g.C), s.in_h = std::size_t(g.H), s.in_w = std::size_t(g.W);
+  s.out_channels = std::size_t(g.O), s.kernel_h = std::size_t(g.kh), s.kernel_w = std::size_t(g.kw);
+  s.stride_h = std::size_t(g.p.stride_h), s.stride_w = std::size_t(g.p.stride_w);
+  s.pad_h = std::size_t(g.p.padding_h), s.pad_w = std::size_t(g.p.padding_w);
+  s.dilation_h = std::size_t(g.p.dilation_h), s.dilation_w = std::size_t(g.p.dilation_w);
+  s.groups = std::size_t(g.G);
+  return s;
 }
 
-/// col [Cg*kh*kw, Ho*Wo] from channels [c0, c0 + Cg) of one sample x [C, H, W].
+/// dw [O, Cg, kh, kw] (overwritten) = sum_n dy_n,g im2col(x_n,g)^T. Threads split
+/// the batch, each summing into its own buffer (kernels::conv2d_backward_weight
+/// splits groups only, which leaves one thread busy for groups = 1).
 template <class T>
-void im2col(const T* x, const ConvGeom& g, std::int64_t c0, T* col) {
-  const auto& p = g.p;
-  T* dst = col;
-  for (std::int64_t c = c0; c < c0 + g.Cg; ++c) {
-    const T* xc = x + c * g.H * g.W;
-    for (std::int64_t i = 0; i < g.kh; ++i) {
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        const std::int64_t offw = j * p.dilation_w - p.padding_w;
-        std::int64_t lo, hi;
-        valid_range(offw, p.stride_w, g.W, g.Wo, lo, hi);
-        for (std::int64_t oh = 0; oh < g.Ho; ++oh, dst += g.Wo) {
-          const std::int64_t ih = oh * p.stride_h - p.padding_h + i * p.dilation_h;
-          if (ih < 0 || ih >= g.H) {
-            std::fill(dst, dst + g.Wo, T(0));
-            continue;
-          }
-          const T* row = xc + ih * g.W + offw;
-          std::fill(dst, dst + lo, T(0));
-          if (p.stride_w == 1) std::copy(row + lo, row + hi, dst + lo);
-          else
-            for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow] = row[ow * p.stride_w];
-          std::fill(dst + hi, dst + g.Wo, T(0));
-        }
-      }
-    }
-  }
-}
-
-/// dx[c0:c0+Cg] += col2im(dcol), the adjoint of im2col.
-template <class T>
-void col2im_add(const T* dcol, const ConvGeom& g, std::int64_t c0, T* dx) {
-  const auto& p = g.p;
-  const T* src = dcol;
-  for (std::int64_t c = c0; c < c0 + g.Cg; ++c) {
-    T* xc = dx + c * g.H * g.W;
-    for (std::int64_t i = 0; i < g.kh; ++i) {
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        const std::int64_t offw = j * p.dilation_w - p.padding_w;
-        std::int64_t lo, hi;
-        valid_range(offw, p.stride_w, g.W, g.Wo, lo, hi);
-        for (std::int64_t oh = 0; oh < g.Ho; ++oh, src += g.Wo) {
-          const std::int64_t ih = oh * p.stride_h - p.padding_h + i * p.dilation_h;
-          if (ih < 0 || ih >= g.H) continue;
-          T* row = xc + ih * g.W + offw;
-          for (std::int64_t ow = lo; ow < hi; ++ow) row[ow * p.stride_w] += src[ow];
-        }
-      }
-    }
-  }
-}
-
-template <class T>
-using MatMap = Eigen::Map<RowMatrix<T>>;
-template <class T>
-using ConstMatMap = Eigen::Map<const RowMatrix<T>>;
-
-// Parallelise over samples only when there is enough work per thread.
-inline bool conv_parallel(const ConvGeom& g) {
-  return g.N > 1 && g.N * g.O * g.L() * g.K() >= (std::int64_t{1} << 16);
-}
-
-/// y [N, O, Ho, Wo] = conv(x [N, C, H, W], w [O, Cg, kh, kw]) + b [O] (b may be null).
-template <class T>
-void conv2d_forward(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
-  const std::int64_t K = g.K(), L = g.L();
-  const bool direct = g.is_pointwise();
-#pragma omp parallel if (conv_parallel(g))
+void conv2d_backward_weight(const kernels::Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(), ohw = s.col_cols(),
+                    hw = s.in_h * s.in_w, wsize = s.out_channels * kk;
+  const bool direct = s.is_pointwise();
+  std::fill(dw, dw + wsize, T(0));
+  const auto N = static_cast<std::int64_t>(s.batch);
+  const bool par = N > 1 && double(s.batch) * double(s.out_channels) * double(kk) * double(ohw) >= 1e6;
+#pragma omp parallel if (par)
   {
-    std::vector<T> col(direct ? 0 : static_cast<std::size_t>(K * L));
+    std::vector<T> col(direct ? 0 : kk * ohw), acc(wsize, T(0));
 #pragma omp for schedule(static)
-    for (std::int64_t n = 0; n < g.N; ++n) {
-      const T* xn = x + n * g.C * g.H * g.W;
-      for (std::int64_t gr = 0; gr < g.G; ++gr) {
-        const T* src = xn + gr * g.Cg * g.H * g.W;
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::size_t g = 0; g < s.groups; ++g) {
+        const T* src = x + (std::size_t(n) * s.in_channels + g * cg) * hw;
         if (!direct) {
-          im2col(xn, g, gr * g.Cg, col.data());
+          kernels::im2col(s, src, col.data());
           src = col.data();
         }
-        MatMap<T> Y(y + (n * g.O + gr * g.Og) * L, g.Og, L);
-        Y.noalias() = ConstMatMap<T>(w + gr * g.Og * K, g.Og, K) * ConstMatMap<T>(src, K, L);
+        kernels::gemm(false, true, kg, kk, ohw, T(1), dy + (std::size_t(n) * s.out_channels + g * kg) * ohw, ohw,
+                      src, ohw, T(1), acc.data() + g * kg * kk, kk);
       }
-      if (b)
-        for (std::int64_t o = 0; o < g.O; ++o) {
-          T* yo = y + (n * g.O + o) * L;
-          for (std::int64_t l = 0; l < L; ++l) yo[l] += b[o];
-        }
-    }
-  }
-}
-
-/// Gradients of conv2d_forward given dy [N, O, Ho, Wo]. Each of dx, dw, db may
-/// be null (not needed); the ones given are overwritten.
-template <class T>
-void conv2d_backward(const T* dy, const T* x, const T* w, T* dx, T* dw, T* db, const ConvGeom& g) {
-  const std::int64_t K = g.K(), L = g.L(), wsize = g.O * K;
-  const bool direct = g.is_pointwise();
-  if (dx) std::fill(dx, dx + g.N * g.C * g.H * g.W, T(0));
-  if (dw) std::fill(dw, dw + wsize, T(0));
-  if (db) {
-    std::fill(db, db + g.O, T(0));
-    for (std::int64_t n = 0; n < g.N; ++n)
-      for (std::int64_t o = 0; o < g.O; ++o) {
-        const T* d = dy + (n * g.O + o) * L;
-        T s = 0;
-        for (std::int64_t l = 0; l < L; ++l) s += d[l];
-        db[o] += s;
-      }
-  }
-  if (!dx && !dw) return;
-#pragma omp parallel if (conv_parallel(g))
-  {
-    std::vector<T> col(direct ? 0 : static_cast<std::size_t>(K * L));
-    std::vector<T> dw_local(dw ? static_cast<std::size_t>(wsize) : 0, T(0));
-#pragma omp for schedule(static)
-    for (std::int64_t n = 0; n < g.N; ++n) {
-      const T* xn = x + n * g.C * g.H * g.W;
-      for (std::int64_t gr = 0; gr < g.G; ++gr) {
-        ConstMatMap<T> dY(dy + (n * g.O + gr * g.Og) * L, g.Og, L);
-        ConstMatMap<T> Wg(w + gr * g.Og * K, g.Og, K);
-        if (dw) {
-          const T* src = xn + gr * g.Cg * g.H * g.W;
-          if (!direct) {
-            im2col(xn, g, gr * g.Cg, col.data());
-            src = col.data();
-          }
-          MatMap<T>(dw_local.data() + gr * g.Og * K, g.Og, K).noalias() +=
-              dY * ConstMatMap<T>(src, K, L).transpose();
-        }
-        if (dx) {
-          T* dxn = dx + n * g.C * g.H * g.W;
-          if (direct) {
-            MatMap<T>(dxn + gr * g.Cg * g.H * g.W, K, L).noalias() += Wg.transpose() * dY;
-          } else {
-            MatMap<T>(col.data(), K, L).noalias() = Wg.transpose() * dY;
-            col2im_add(col.data(), g, gr * g.Cg, dxn);
-          }
-        }
-      }
-    }
-    if (dw) {
 #pragma omp critical(freqcap_conv2d_dw)
-      for (std::int64_t i = 0; i < wsize; ++i) dw[i] += dw_local[static_cast<std::size_t>(i)];
-    }
+    for (std::size_t i = 0; i < wsize; ++i) dw[i] += acc[i];
   }
 }
 
@@ -240,18 +115,27 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>
   const Tensor<T> wc = weight.value().contiguous();
   Tensor<T> bc = bias.defined() ? bias.value().contiguous() : Tensor<T>();
   Tensor<T> y(Shape{g.N, g.O, g.Ho, g.Wo});
-  detail::conv2d_forward(xc.data(), wc.data(), bias.defined() ? bc.data() : nullptr, y.data(), g);
-  return Var<T>::make(std::move(y), {x, weight, bias}, "conv2d", [x, weight, bias, xc, wc, g](const Tensor<T>& gy) {
+  const kernels::Conv2dShape ks = detail::kernel_shape(g);
+  kernels::conv2d_forward(ks, xc.data(), wc.data(), bias.defined() ? bc.data() : nullptr, y.data());
+  return Var<T>::make(std::move(y), {x, weight, bias}, "conv2d", [x, weight, bias, xc, wc, ks](const Tensor<T>& gy) {
     const Tensor<T> gc = gy.contiguous();
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
-    Tensor<T> dx(need_x ? x.shape() : Shape{0}), dw(need_w ? weight.shape() : Shape{0});
-    Tensor<T> db(need_b ? bias.shape() : Shape{0});
-    detail::conv2d_backward(gc.data(), xc.data(), wc.data(), need_x ? dx.data() : nullptr,
-                            need_w ? dw.data() : nullptr, need_b ? db.data() : nullptr, g);
-    if (need_x) x.accumulate(dx);
-    if (need_w) weight.accumulate(dw);
-    if (need_b) bias.accumulate(db);
+    if (need_x) {
+      Tensor<T> dx(x.shape());
+      kernels::conv2d_backward_input(ks, gc.data(), wc.data(), dx.data());
+      x.accumulate(dx);
+    }
+    if (need_w) {
+      Tensor<T> dw(weight.shape());
+      detail::conv2d_backward_weight(ks, xc.data(), gc.data(), dw.data());
+      weight.accumulate(dw);
+    }
+    if (need_b) {
+      Tensor<T> db(bias.shape());
+      kernels::conv2d_backward_bias(ks, gc.data(), db.data());
+      bias.accumulate(db);
+    }
   });
 }
 
