@@ -233,14 +233,62 @@ void for_each_item(std::size_t items, double flops_per_item, std::size_t ws_size
 }
 }  // namespace detail
 
+namespace detail {
+/// Depthwise forward (one input channel per group): im2col + GEMM would be a
+/// 1-row GEMM per channel, so each output plane is accumulated directly, one
+/// kernel tap at a time over the valid output columns (contiguous when stride 1).
+template <class T>
+void conv2d_forward_depthwise(const Conv2dShape& s, const T* x, const T* w, const T* bias,
+                              T* y) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), kg = s.out_per_group();
+  const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.out_channels);
+#pragma omp parallel for schedule(static) if (s.batch * s.out_channels * oh * ow * s.kernel_h * s.kernel_w >= 4 * kParallelMin)
+  for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
+    const std::size_t n = std::size_t(pi) / s.out_channels, k = std::size_t(pi) % s.out_channels;
+    const T* xc = x + (n * s.in_channels + k / kg) * s.in_h * s.in_w;
+    const T* wk = w + k * s.kernel_h * s.kernel_w;
+    T* yp = y + std::size_t(pi) * oh * ow;
+    std::fill(yp, yp + oh * ow, bias ? bias[k] : T(0));
+    for (std::size_t kj = 0; kj < s.kernel_w; ++kj) {
+      // Output columns whose input column ox*sw + kj*dw - pw lies in [0, W).
+      const std::ptrdiff_t off = std::ptrdiff_t(kj * s.dilation_w) - std::ptrdiff_t(s.pad_w);
+      const std::ptrdiff_t sw = std::ptrdiff_t(s.stride_w);
+      std::ptrdiff_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+      std::ptrdiff_t hi = (std::ptrdiff_t(s.in_w) - 1 - off) >= 0
+                              ? (std::ptrdiff_t(s.in_w) - 1 - off) / sw + 1
+                              : 0;
+      hi = std::min(hi, std::ptrdiff_t(ow));
+      if (lo >= hi) continue;
+      for (std::size_t oy = 0; oy < oh; ++oy) {
+        T* yr = yp + oy * ow;
+        for (std::size_t ki = 0; ki < s.kernel_h; ++ki) {
+          const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
+                                    std::ptrdiff_t(s.pad_h);
+          if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) continue;
+          const T wv = wk[ki * s.kernel_w + kj];
+          const T* xr = xc + std::size_t(iy) * s.in_w + off;
+          if (sw == 1)
+            for (std::ptrdiff_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox];
+          else
+            for (std::ptrdiff_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox * sw];
+        }
+      }
+    }
+  }
+}
+}  // namespace detail
+
 /// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
 /// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
+/// Depthwise convolutions (C/groups == 1) run a direct per-plane loop instead.
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
                     std::type_identity_t<T>* workspace = nullptr,
                     detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
+  if (s.in_per_group() == 1 && s.groups > 1)
+    return detail::conv2d_forward_depthwise(s, x, w, bias, y);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""PyTorch peer of benchmarks/bench_kernels.cpp: times torch.bmm / torch.matmul
+and torch.nn.functional.conv2d on the same shapes at a given thread count.
+Conv is timed in NCHW and in channels_last; the faster is reported (and named).
+
+usage: /usr/bin/python3 benchmarks/peers/torch_kernels.py --threads 1 [--json out.json]
+Prints one line per case: name, milliseconds (median of timed rounds).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--min-time", type=float, default=0.5, help="seconds per round")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--json", help="also write results here")
+    return p.parse_args()
+
+
+args = parse()
+# Thread counts and allocator settings must be in place before torch loads.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(args.threads)
+os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 30))
+os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 30))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+torch.set_num_threads(args.threads)
+torch.set_grad_enabled(False)
+
+GEMM = [  # (name, batch, m, n, k) — same as bench_kernels.cpp
+    ("16x(64x64x64)", 16, 64, 64, 64),
+    ("8x(128x512x512)", 8, 128, 512, 512),
+    ("1x(512x512x512)", 1, 512, 512, 512),
+    ("1x(400x512x512)", 1, 400, 512, 512),
+]
+CONV = [  # (name, n, c, hw, k, r, stride, pad, groups)
+    ("N16_3x3_64to64_56", 16, 64, 56, 64, 3, 1, 1, 1),
+    ("N1_1x1_256to64_56", 1, 256, 56, 64, 1, 1, 0, 1),
+    ("N1_dw3x3_144_75", 1, 144, 75, 144, 3, 1, 1, 144),
+    ("N1_3x3s2_3to32_299", 1, 3, 299, 32, 3, 2, 1, 1),
+]
+
+
+def time_ms(fn):
+    """Median over rounds of the mean time per call, each round >= min_time s."""
+    for _ in range(3):
+        fn()
+    results = []
+    for _ in range(args.rounds):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= args.min_time / args.rounds:
+                break
+        results.append(el / n * 1e3)
+    results.sort()
+    return results[len(results) // 2]
+
+
+def main():
+    torch.manual_seed(0)
+    out = []
+    for name, b, m, n, k in GEMM:
+        a = torch.rand(b, m, k) * 2 - 1
+        bb = torch.rand(b, k, n) * 2 - 1
+        if b == 1:
+            a2, b2 = a[0].contiguous(), bb[0].contiguous()
+            ms = time_ms(lambda: torch.matmul(a2, b2))
+        else:
+            ms = time_ms(lambda: torch.bmm(a, bb))
+        out.append({"name": f"gemm/{name}", "ms": ms, "gflops": 2 * b * m * n * k / ms / 1e6})
+    for name, n, c, hw, k, r, stride, pad, groups in CONV:
+        x = torch.rand(n, c, hw, hw) * 2 - 1
+        w = torch.rand(k, c // groups, r, r) * 2 - 1
+        bias = torch.rand(k)
+        best = None
+        for layout in ("nchw", "channels_last"):
+            xx, ww = x, w
+            if layout == "channels_last":
+                xx = x.contiguous(memory_format=torch.channels_last)
+                ww = w.contiguous(memory_format=torch.channels_last)
+            ms = time_ms(lambda: F.conv2d(xx, ww, bias, stride=stride, padding=pad, groups=groups))
+            if best is None or ms < best[0]:
+                best = (ms, layout)
+        oh = (hw + 2 * pad - r) // stride + 1
+        flops = 2 * n * k * (c // groups) * r * r * oh * oh
+        out.append({"name": f"conv2d/{name}", "ms": best[0], "layout": best[1],
+                    "gflops": flops / best[0] / 1e6})
+    meta = {"torch": torch.__version__, "threads": args.threads,
+            "backend": torch.backends.mkldnn.is_available() and "mkldnn" or "native"}
+    for r in out:
+        extra = f"  ({r['layout']})" if "layout" in r else ""
+        print(f"{r['name']:32s} {r['ms']:10.3f} ms {r['gflops']:8.1f} GFLOP/s{extra}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "results": out}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
