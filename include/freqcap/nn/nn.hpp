@@ -1,7 +1,8 @@
 // Umbrella header for nn/: Module and the layers, initialisers, optimizers,
-// learning-rate schedules and gradient clipping.
+// learning-rate schedules and gradient clipping (and all of autograd/).
 #pragma once
 
+#include "freqcap/autograd/autograd.hpp"
 #include "freqcap/nn/activation.hpp"
 #include "freqcap/nn/batchnorm.hpp"
 #include "freqcap/nn/clip_grad.hpp"
