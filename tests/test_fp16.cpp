@@ -52,11 +52,9 @@ std::uint16_t ref_f16_double(float x) {
 }
 
 // bf16 reference in double: quantum 2^(lead-7), normal range down to 2^-126.
-std::uint16_t ref_bf16_double(float x) {
-  const std::uint32_t xb = std::bit_cast<std::uint32_t>(x);
-  const double d = x;
+std::uint16_t ref_bf16_double(double d) {
   const double a = std::fabs(d);
-  if (std::isinf(a) || a == 0.0) return static_cast<std::uint16_t>(xb >> 16);
+  if (std::isinf(a) || a == 0.0) return static_cast<std::uint16_t>(std::bit_cast<std::uint32_t>(static_cast<float>(d)) >> 16);
   int e = 0;
   std::frexp(a, &e);
   int lead = e - 1;
@@ -209,4 +207,40 @@ TEST_CASE("bulk f16/bf16 converters agree with the scalar ones", "[fp16]") {
     REQUIRE(std::fabs(bback[i] - src[i]) <= std::fabs(src[i]) * std::ldexp(1.0f, -8));
   }
   static_assert(freqcap::to_float(freqcap::to_f16(1.5f)) == 1.5f, "constexpr conversions");
+}
+
+TEST_CASE("double -> f16/bf16 rounds once, correctly", "[fp16]") {
+  auto ref_f16_from_double = [](double d) {
+    volatile double v = d;
+    const _Float16 h = static_cast<_Float16>(v);  // libgcc __truncdfhf2: one rounding
+    std::uint16_t b;
+    std::memcpy(&b, &h, 2);
+    return b;
+  };
+  // Double rounding through float would get these wrong: a tie in f16 / bf16
+  // after float rounding, but not in the exact value.
+  const double tricky_h = 1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40);
+  CHECK(freqcap::to_f16_from_double(tricky_h).bits == 0x3c01);
+  CHECK(freqcap::to_f16(static_cast<float>(tricky_h)).bits == 0x3c00);  // the double-rounding answer
+  const double tricky_b = 1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -40);
+  CHECK(freqcap::to_bf16_from_double(tricky_b).bits == 0x3f81);
+  CHECK(std::isnan(freqcap::to_float(freqcap::to_f16_from_double(std::nan("")))));
+  CHECK(freqcap::to_f16_from_double(1e300).bits == 0x7c00);
+  CHECK(freqcap::to_bf16_from_double(-1e300).bits == 0xff80);
+  CHECK(freqcap::to_f16_from_double(1e-300).bits == 0x0000);
+  std::mt19937_64 rng(77);
+  std::uniform_int_distribution<std::uint64_t> any_bits;
+  std::uniform_int_distribution<std::uint64_t> exp_dist(1023 - 140, 1023 + 130);
+  for (int i = 0; i < 300000; ++i) {
+    std::uint64_t b = (any_bits(rng) & 0x800fffffffffffffull) | (exp_dist(rng) << 52);
+    if (i % 3 == 1) b = (b & ~((1ull << 42) - 1)) | (1ull << 41) | (any_bits(rng) & 0xfff);  // near f16 ties
+    if (i % 3 == 2) b = (b & ~((1ull << 45) - 1)) | (1ull << 44) | (any_bits(rng) & 0xfff);  // near bf16 ties
+    const double d = std::bit_cast<double>(b);
+    const std::uint16_t h = freqcap::to_f16_from_double(d).bits;
+    const std::uint16_t bh = freqcap::to_bf16_from_double(d).bits;
+    if (h != ref_f16_from_double(d) || bh != ref_bf16_double(d)) {
+      FAIL("double bits " << std::hex << b << ": f16 " << h << " want " << ref_f16_from_double(d) << ", bf16 " << bh
+                          << " want " << ref_bf16_double(d));
+    }
+  }
 }

@@ -215,6 +215,9 @@ TEST_CASE("safetensors converts stored dtypes to the requested element type", "[
   CHECK(f.get<freqcap::f16>("f").to_vector()[0].bits == freqcap::to_f16(0.1f).bits);
   CHECK(f.get<double>("f").to_vector()[0] == static_cast<double>(0.1f));
   CHECK(f.get<float>("d").to_vector() == std::vector<float>{0.1f, std::numeric_limits<float>::infinity()});
+  const auto dh = f.get<freqcap::f16>("d").to_vector();
+  CHECK(dh[0].bits == freqcap::to_f16_from_double(0.1).bits);
+  CHECK(dh[1].bits == 0x7c00);
   CHECK(f.get<std::int64_t>("i").to_vector() == std::vector<std::int64_t>{-7, 0, 2147483647});
   CHECK(f.get<std::int32_t>("u").to_vector() == std::vector<std::int32_t>{0, 255});
   CHECK(f.get<std::int64_t>("u").to_vector() == std::vector<std::int64_t>{0, 255});

@@ -84,6 +84,20 @@ constexpr float bf16_bits_to_float(std::uint16_t b) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16);
 }
 
+/// double -> float rounding to odd: truncate, then set the last bit when
+/// inexact. A second rounding of the result to f16 or bf16 (>= 2 fewer bits)
+/// is then exactly the correctly rounded double -> f16 / bf16.
+constexpr float double_to_float_round_odd(double d) {
+  if (d != d) return static_cast<float>(d);  // NaN
+  float f = static_cast<float>(d);
+  if (static_cast<double>(f) == d) return f;
+  const double ad = d < 0 ? -d : d;
+  std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
+  const float af = std::bit_cast<float>(bits & 0x7fffffffu);
+  if (static_cast<double>(af) > ad) --bits;  // rounded away from zero: step back toward it
+  return std::bit_cast<float>(bits | 1u);
+}
+
 }  // namespace detail
 
 /// IEEE 754 binary16 storage. Trivially copyable, 2 bytes; `bits` is the raw
@@ -130,6 +144,10 @@ constexpr bf16 to_bf16(float value) { return bf16(value); }
 constexpr float to_float(f16 value) { return detail::f16_bits_to_float(value.bits); }
 /// bf16 -> float, exact.
 constexpr float to_float(bf16 value) { return detail::bf16_bits_to_float(value.bits); }
+
+/// double -> f16 / bf16, correctly rounded (nearest even) in one step.
+constexpr f16 to_f16_from_double(double value) { return f16(detail::double_to_float_round_odd(value)); }
+constexpr bf16 to_bf16_from_double(double value) { return bf16(detail::double_to_float_round_odd(value)); }
 
 /// Bulk conversions over n elements (src and dst must not overlap).
 inline void to_f16(const float* src, f16* dst, std::size_t n) {

@@ -232,10 +232,11 @@ void convert_from_safetensors(SafetensorsDtype dtype, const std::byte* src, T* d
       case D::F32: return convert_loop<T, float>(src, dst, n, [](float v) { return float_to<T>(v); });
       case D::F16: return convert_loop<T, f16>(src, dst, n, [](f16 v) { return float_to<T>(to_float(v)); });
       case D::BF16: return convert_loop<T, bf16>(src, dst, n, [](bf16 v) { return float_to<T>(to_float(v)); });
-      case D::F64:  // to f16/bf16 this rounds twice (via float); a difference only at exact float ties
+      case D::F64:  // one correct rounding, also to f16 / bf16
         return convert_loop<T, double>(src, dst, n, [](double v) {
-          if constexpr (std::is_same_v<T, double>) return v;
-          else return float_to<T>(static_cast<float>(v));
+          if constexpr (std::is_same_v<T, f16>) return to_f16_from_double(v);
+          else if constexpr (std::is_same_v<T, bf16>) return to_bf16_from_double(v);
+          else return static_cast<T>(v);
         });
       default:
         fail(where, "dtype ", dtype_name(dtype), " cannot be read as ", element_name<T>(),
