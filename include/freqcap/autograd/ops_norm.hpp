@@ -2,7 +2,7 @@
 // over the last axis (optional elementwise weight and bias) and batch_norm
 // over [N, C] or [N, C, H, W] (batch statistics and a running-average update
 // in training, running statistics in eval). Both use the biased variance to
-// normalise, as PyTorch does.
+// normalise, as PyTorch does. layer_norm runs on kernels/layer_norm.hpp.
 #pragma once
 
 #include <algorithm>
@@ -10,66 +10,11 @@
 #include <vector>
 
 #include "freqcap/autograd/var.hpp"
+#include "freqcap/kernels/layer_norm.hpp"
 
 namespace freqcap {
 
 namespace detail {
-
-/// Row-wise layer norm of contiguous x [rows, cols]; mean/rstd [rows] are kept for backward.
-template <class T>
-void layer_norm_rows(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, std::int64_t rows,
-                     std::int64_t cols, T eps) {
-#pragma omp parallel for schedule(static) if (rows * cols >= (std::int64_t{1} << 15))
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * cols;
-    T* yr = y + r * cols;
-    T s = 0;
-    for (std::int64_t j = 0; j < cols; ++j) s += xr[j];
-    const T mu = s / T(cols);
-    T v = 0;
-    for (std::int64_t j = 0; j < cols; ++j) v += (xr[j] - mu) * (xr[j] - mu);
-    const T rs = T(1) / std::sqrt(v / T(cols) + eps);
-    for (std::int64_t j = 0; j < cols; ++j)
-      yr[j] = (xr[j] - mu) * rs * (gamma ? gamma[j] : T(1)) + (beta ? beta[j] : T(0));
-    mean[r] = mu;
-    rstd[r] = rs;
-  }
-}
-
-/// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma; dgamma, dbeta
-/// (either may be null) are overwritten.
-template <class T>
-void layer_norm_rows_backward(const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd, T* dx,
-                              T* dgamma, T* dbeta, std::int64_t rows, std::int64_t cols) {
-  if (dx) {
-#pragma omp parallel for schedule(static) if (rows * cols >= (std::int64_t{1} << 15))
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const T *dyr = dy + r * cols, *xr = x + r * cols;
-      const T mu = mean[r], rs = rstd[r];
-      T sg = 0, sgh = 0;
-      for (std::int64_t j = 0; j < cols; ++j) {
-        const T gj = dyr[j] * (gamma ? gamma[j] : T(1));
-        sg += gj;
-        sgh += gj * (xr[j] - mu) * rs;
-      }
-      sg /= T(cols);
-      sgh /= T(cols);
-      T* dxr = dx + r * cols;
-      for (std::int64_t j = 0; j < cols; ++j)
-        dxr[j] = rs * (dyr[j] * (gamma ? gamma[j] : T(1)) - sg - (xr[j] - mu) * rs * sgh);
-    }
-  }
-  if (dgamma) std::fill(dgamma, dgamma + cols, T(0));
-  if (dbeta) std::fill(dbeta, dbeta + cols, T(0));
-  if (!dgamma && !dbeta) return;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const T *dyr = dy + r * cols, *xr = x + r * cols;
-    for (std::int64_t j = 0; j < cols; ++j) {
-      if (dgamma) dgamma[j] += dyr[j] * (xr[j] - mean[r]) * rstd[r];
-      if (dbeta) dbeta[j] += dyr[j];
-    }
-  }
-}
 
 // [N, C] or [N, C, H, W] -> (N, C, S = H*W or 1).
 inline void bn_dims(const Shape& s, std::int64_t& N, std::int64_t& C, std::int64_t& S) {
@@ -97,18 +42,18 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight = Var<T>(), const Var<T>
   const Tensor<T> wc = weight.defined() ? weight.value().contiguous() : Tensor<T>();
   const Tensor<T> bc = bias.defined() ? bias.value().contiguous() : Tensor<T>();
   Tensor<T> y(x.shape()), mean(Shape{rows}), rstd(Shape{rows});
-  detail::layer_norm_rows(xc.data(), weight.defined() ? wc.data() : nullptr, bias.defined() ? bc.data() : nullptr,
-                          y.data(), mean.data(), rstd.data(), rows, D, eps);
+  kernels::layer_norm(xc.data(), weight.defined() ? wc.data() : nullptr, bias.defined() ? bc.data() : nullptr, y.data(),
+                      mean.data(), rstd.data(), std::size_t(rows), std::size_t(D), eps);
   return Var<T>::make(std::move(y), {x, weight, bias}, "layer_norm",
                       [x, weight, bias, xc, wc, mean, rstd, rows, D](const Tensor<T>& g) {
                         const Tensor<T> gc = g.contiguous();
                         const bool nx = x.requires_grad();
                         const bool nw = weight.defined() && weight.requires_grad();
                         const bool nb = bias.defined() && bias.requires_grad();
-                        Tensor<T> dx(nx ? x.shape() : Shape{0}), dw(Shape{nw ? D : 0}), db(Shape{nb ? D : 0});
-                        detail::layer_norm_rows_backward(gc.data(), xc.data(), weight.defined() ? wc.data() : nullptr,
-                                                         mean.data(), rstd.data(), nx ? dx.data() : nullptr,
-                                                         nw ? dw.data() : nullptr, nb ? db.data() : nullptr, rows, D);
+                        Tensor<T> dx(x.shape()), dw(Shape{nw ? D : 0}), db(Shape{nb ? D : 0});
+                        kernels::layer_norm_backward(gc.data(), xc.data(), weight.defined() ? wc.data() : nullptr,
+                                                     mean.data(), rstd.data(), dx.data(), nw ? dw.data() : nullptr,
+                                                     nb ? db.data() : nullptr, std::size_t(rows), std::size_t(D));
                         if (nx) x.accumulate(dx);
                         if (nw) weight.accumulate(dw);
                         if (nb) bias.accumulate(db);

@@ -114,11 +114,13 @@ class Var {
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       Node<T>* n = it->get();
       if (n->backward && n->has_grad) n->backward(n->grad);
-      if (!retain_graph && n->backward) {
-        n->backward = nullptr;
-        n->parents.clear();
+      if (n->backward) {
         n->grad = Tensor<T>();  // intermediate gradients are not kept, as in PyTorch
-        n->has_grad = false;
+        n->has_grad = false;    // (also with retain_graph: a later pass must not re-send them)
+        if (!retain_graph) {
+          n->backward = nullptr;
+          n->parents.clear();
+        }
       }
     }
   }
