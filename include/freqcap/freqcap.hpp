@@ -2,4 +2,47 @@
 #pragma once
 
 #include "freqcap/version.hpp"
+
+// core: tensors, shapes, errors, half precision, threads
 #include "freqcap/core/error.hpp"
+#include "freqcap/core/fp16.hpp"
+#include "freqcap/core/linalg.hpp"
+#include "freqcap/core/memory.hpp"
+#include "freqcap/core/tensor.hpp"
+#include "freqcap/core/tensor_ops.hpp"
+#include "freqcap/core/threads.hpp"
+
+// kernels: scalar reference + AVX2 + AVX-512, picked at run time
+#include "freqcap/kernels/conv2d.hpp"
+#include "freqcap/kernels/elementwise.hpp"
+#include "freqcap/kernels/gemm.hpp"
+#include "freqcap/kernels/layer_norm.hpp"
+#include "freqcap/kernels/softmax.hpp"
+
+// autograd: Var, ops, gradient checker
+#include "freqcap/autograd/autograd.hpp"
+
+// nn: modules, initialisers, optimizers, schedules
+#include "freqcap/nn/activation.hpp"
+#include "freqcap/nn/batchnorm.hpp"
+#include "freqcap/nn/clip_grad.hpp"
+#include "freqcap/nn/conv.hpp"
+#include "freqcap/nn/init.hpp"
+#include "freqcap/nn/layernorm.hpp"
+#include "freqcap/nn/linear.hpp"
+#include "freqcap/nn/lr_schedule.hpp"
+#include "freqcap/nn/module.hpp"
+#include "freqcap/nn/optim.hpp"
+#include "freqcap/nn/sequential.hpp"
+
+// text and metrics
+#include "freqcap/metrics/evaluate.hpp"
+#include "freqcap/text/standardize.hpp"
+
+// data and io
+#include "freqcap/data/caption_json.hpp"
+#include "freqcap/data/fashion_mnist.hpp"
+#include "freqcap/data/idx.hpp"
+#include "freqcap/io/atomic_file.hpp"
+#include "freqcap/io/safetensors.hpp"
+#include "freqcap/io/state_dict.hpp"

@@ -38,7 +38,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor<T> out(out_shape);
+  Tensor<T> out = Tensor<T>::empty(out_shape);
   const Strides as(a.strides().begin(), a.strides().end() - 2), bs(b.strides().begin(), b.strides().end() - 2);
   const std::int64_t ars = a.strides()[a.ndim() - 2], acs = a.strides()[a.ndim() - 1];
   const std::int64_t brs = b.strides()[b.ndim() - 2], bcs = b.strides()[b.ndim() - 1];

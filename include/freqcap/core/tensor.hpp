@@ -65,11 +65,15 @@ class Tensor {
     std::fill(storage_->begin(), storage_->end(), fill);
   }
 
+  /// A contiguous tensor whose elements are left uninitialised, for outputs
+  /// that are about to be overwritten in full (saves a memset per op).
+  static Tensor empty(Shape shape) { return Tensor(std::move(shape), uninitialized_tag{}); }
+
   /// A contiguous tensor holding `values` (row-major); sizes must agree.
   static Tensor from_vector(Shape shape, const std::vector<T>& values) {
     FREQCAP_CHECK(static_cast<std::int64_t>(values.size()) == numel_of(shape), "from_vector: ",
                   values.size(), " values for shape ", shape_str(shape));
-    Tensor t(std::move(shape));
+    Tensor t = empty(std::move(shape));
     std::copy(values.begin(), values.end(), t.data());
     return t;
   }
@@ -158,7 +162,7 @@ class Tensor {
   // --- copies ------------------------------------------------------------
   /// A contiguous copy that owns its storage.
   Tensor clone() const {
-    Tensor out(shape_);
+    Tensor out = empty(shape_);
     std::size_t k = 0;
     T* dst = out.data();
     for_each_offset([&](std::int64_t off) { dst[k++] = data()[off]; });
@@ -294,6 +298,12 @@ class Tensor {
   }
 
  private:
+  struct uninitialized_tag {};
+  Tensor(Shape shape, uninitialized_tag)
+      : storage_(std::make_shared<Storage<T>>(static_cast<std::size_t>(numel_of(shape)))),
+        shape_(std::move(shape)),
+        strides_(contiguous_strides(shape_)) {}
+
   // Number of storage elements between the first and one past the last element.
   std::int64_t span() const {
     std::int64_t s = 1;

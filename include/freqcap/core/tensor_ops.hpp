@@ -41,7 +41,7 @@ void for_each_broadcast2(const Shape& shape, const Strides& sa, const Strides& s
 /// out = f(a) elementwise; out is contiguous.
 template <class T, class F>
 Tensor<T> map(const Tensor<T>& a, F&& f) {
-  Tensor<T> out(a.shape());
+  Tensor<T> out = Tensor<T>::empty(a.shape());
   T* o = out.data();
   const T* p = a.data();
   if (a.is_contiguous()) {
@@ -58,7 +58,7 @@ Tensor<T> map(const Tensor<T>& a, F&& f) {
 template <class T, class F>
 Tensor<T> zip(const Tensor<T>& a, const Tensor<T>& b, F&& f) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape());
-  Tensor<T> out(shape);
+  Tensor<T> out = Tensor<T>::empty(shape);
   T* o = out.data();
   const T* pa = a.data();
   const T* pb = b.data();
@@ -102,7 +102,7 @@ void add_(Tensor<T>& a, const Tensor<T>& b) {
 /// Converts element type.
 template <class U, class T>
 Tensor<U> cast(const Tensor<T>& a) {
-  Tensor<U> out(a.shape());
+  Tensor<U> out = Tensor<U>::empty(a.shape());
   U* o = out.data();
   const T* p = a.data();
   std::int64_t k = 0;
