@@ -281,6 +281,24 @@ TEST_CASE("batch_norm matches PyTorch", "[autograd_nn][norm][parity]") {
   }
 }
 
+TEST_CASE("batch_norm in float stays accurate on a large offset batch", "[autograd_nn][norm]") {
+  // 50176 values per channel around 100: float accumulators would drift.
+  const Tensor<float> x = map(randn<float>({64, 2, 28, 28}, 63), [](float v) { return 100.f + v; });
+  Tensor<float> rm(Shape{2}), rv(Shape{2}, 1.f);
+  Tensor<double> rmd(Shape{2}), rvd(Shape{2}, 1.0);
+  Var<float> xf(x, true);
+  const Var<float> yf = batch_norm(xf, Var<float>(), Var<float>(), rm, rv, true);
+  VD xd(cast<double>(x), true);
+  const VD yd = batch_norm(xd, VD(), VD(), rmd, rvd, true);
+  require_close(cast<double>(yf.value()), yd.value(), 2e-4);
+  require_close(cast<double>(rm), rmd, 1e-5);
+  require_close(cast<double>(rv), rvd, 1e-4);
+  const Tensor<float> r = randn<float>(x.shape(), 64);
+  sum(yf * Var<float>(r)).backward();
+  sum(yd * VD(cast<double>(r))).backward();
+  require_close(cast<double>(xf.grad()), xd.grad(), 2e-3);
+}
+
 TEST_CASE("batch_norm rejects bad shapes", "[autograd_nn][norm]") {
   Tensor<float> rm(Shape{3}), rv(Shape{3}, 1.f), bad(Shape{2});
   const Var<float> x(Tensor<float>(Shape{2, 3, 4}));

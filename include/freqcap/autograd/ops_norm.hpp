@@ -94,21 +94,22 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
       pr[c] = T(1) / std::sqrt(running_var.data()[c] + eps);
       continue;
     }
-    T s = 0;
+    // Statistics accumulate in double: a channel may hold 10^5+ values.
+    double s = 0;
     for (std::int64_t n = 0; n < N; ++n)
-      for (std::int64_t i = 0; i < S; ++i) s += px[(n * C + c) * S + i];
-    const T mu = s / T(M);
-    T v = 0;
+      for (std::int64_t i = 0; i < S; ++i) s += double(px[(n * C + c) * S + i]);
+    const double mu = s / double(M);
+    double v = 0;
     for (std::int64_t n = 0; n < N; ++n)
       for (std::int64_t i = 0; i < S; ++i) {
-        const T d = px[(n * C + c) * S + i] - mu;
+        const double d = double(px[(n * C + c) * S + i]) - mu;
         v += d * d;
       }
-    pm[c] = mu;
-    pr[c] = T(1) / std::sqrt(v / T(M) + eps);
+    pm[c] = T(mu);
+    pr[c] = T(1.0 / std::sqrt(v / double(M) + double(eps)));
     if (track) {
-      running_mean.data()[c] = (T(1) - momentum) * running_mean.data()[c] + momentum * mu;
-      running_var.data()[c] = (T(1) - momentum) * running_var.data()[c] + momentum * v / T(M - 1);
+      running_mean.data()[c] = (T(1) - momentum) * running_mean.data()[c] + momentum * T(mu);
+      running_var.data()[c] = (T(1) - momentum) * running_var.data()[c] + momentum * T(v / double(M - 1));
     }
   }
   // y = xhat * w + b, folded into one scale and shift per channel.
@@ -131,15 +132,15 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
                         Tensor<T> sg(Shape{C}), sgh(Shape{C});
 #pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))
                         for (std::int64_t c = 0; c < C; ++c) {
-                          T a = 0, b = 0;
+                          double a = 0, b = 0;
                           for (std::int64_t n = 0; n < N; ++n)
                             for (std::int64_t i = 0; i < S; ++i) {
                               const std::int64_t k = (n * C + c) * S + i;
-                              a += pg[k];
-                              b += pg[k] * (px[k] - pm[c]) * pr[c];
+                              a += double(pg[k]);
+                              b += double(pg[k] * (px[k] - pm[c]));
                             }
-                          sg.data()[c] = a;
-                          sgh.data()[c] = b;
+                          sg.data()[c] = T(a);
+                          sgh.data()[c] = T(b) * pr[c];
                         }
                         if (weight.defined() && weight.requires_grad()) weight.accumulate(sgh);
                         if (bias.defined() && bias.requires_grad()) bias.accumulate(sg);

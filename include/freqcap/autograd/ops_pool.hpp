@@ -79,13 +79,14 @@ inline bool pool_parallel(std::int64_t planes, std::int64_t work) {
 template <class T>
 Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
   const detail::PoolGeom g = detail::pool_geom("max_pool2d", x.shape(), params);
+  FREQCAP_CHECK(g.H * g.W < (std::int64_t{1} << 31), "max_pool2d: plane of ", g.H, "x", g.W, " is too large");
   const auto& p = g.p;
   const Tensor<T> xc = x.value().contiguous();
   Tensor<T> y(Shape{x.dim(0), x.dim(1), g.Ho, g.Wo});
-  Tensor<std::int64_t> arg(y.shape());  // flat index of the winner within its H*W plane
+  Tensor<std::int32_t> arg(y.shape());  // flat index of the winner within its H*W plane
   const T* px = xc.data();
   T* py = y.data();
-  std::int64_t* pa = arg.data();
+  std::int32_t* pa = arg.data();
 #pragma omp parallel for schedule(static) if (detail::pool_parallel(g.planes, y.numel() * p.kernel_h * p.kernel_w))
   for (std::int64_t pl = 0; pl < g.planes; ++pl) {
     const T* xp = px + pl * g.H * g.W;
@@ -109,7 +110,7 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
           }
         const std::int64_t o = (pl * g.Ho + oh) * g.Wo + ow;
         py[o] = best;
-        pa[o] = bi;
+        pa[o] = static_cast<std::int32_t>(bi);
       }
     }
   }
@@ -117,7 +118,7 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
     const Tensor<T> gc = gy.contiguous();
     Tensor<T> dx(x.shape());
     const T* pg = gc.data();
-    const std::int64_t* pa = arg.data();
+    const std::int32_t* pa = arg.data();
     T* pd = dx.data();
     const std::int64_t per = g.Ho * g.Wo;
 #pragma omp parallel for schedule(static) if (detail::pool_parallel(g.planes, g.planes * per))
