@@ -70,7 +70,7 @@ inline std::size_t conv2d_workspace_size(const Conv2dShape& s) {
 template <class T> void im2col(const Conv2dShape& s, const T* x, T* col) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), rs = s.kernel_h * s.kernel_w;
   const auto rows = static_cast<std::ptrdiff_t>(s.col_rows());
-#pragma omp parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin)
+FREQCAP_OMP(parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin))
   for (std::ptrdiff_t row = 0; row < rows; ++row) {
     const std::size_t c = std::size_t(row) / rs, ki = (std::size_t(row) % rs) / s.kernel_w,
                       kj = std::size_t(row) % s.kernel_w;
@@ -97,7 +97,7 @@ template <class T> void im2col(const Conv2dShape& s, const T* x, T* col) {
 template <class T> void col2im(const Conv2dShape& s, const T* col, T* dx) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), rs = s.kernel_h * s.kernel_w;
   const auto channels = static_cast<std::ptrdiff_t>(s.in_per_group());
-#pragma omp parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin)
+FREQCAP_OMP(parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin))
   for (std::ptrdiff_t c = 0; c < channels; ++c) {  // a channel's rows touch only its plane
     T* xc = dx + std::size_t(c) * s.in_h * s.in_w;
     for (std::size_t r = 0; r < rs; ++r) {
@@ -214,7 +214,7 @@ template <class T> ConvGemm<T> active_conv_gemm() {
 /// are many and small (each then uses its thread's scratch and a 1-thread GEMM),
 /// else in order with `ws` (or this thread's scratch) and multi-threaded GEMMs.
 template <class T, class Body>
-void for_each_item(std::size_t items, double flops_per_item, std::size_t ws_size, T* ws,
+void for_each_item(std::size_t items, [[maybe_unused]] double flops_per_item, std::size_t ws_size, T* ws,
                    Body&& body) {
   bool par = false;
 #if defined(_OPENMP)
@@ -223,7 +223,7 @@ void for_each_item(std::size_t items, double flops_per_item, std::size_t ws_size
 #endif
   if (par) {
     const auto n = static_cast<std::ptrdiff_t>(items);
-#pragma omp parallel for schedule(static)
+FREQCAP_OMP(parallel for schedule(static))
     for (std::ptrdiff_t i = 0; i < n; ++i)
       body(std::size_t(i), ws_size ? conv_scratch<T>(ws_size) : nullptr);
     return;
@@ -242,7 +242,7 @@ void conv2d_forward_depthwise(const Conv2dShape& s, const T* x, const T* w, cons
                               T* y) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), kg = s.out_per_group();
   const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.out_channels);
-#pragma omp parallel for schedule(static) if (s.batch * s.out_channels * oh * ow * s.kernel_h * s.kernel_w >= 4 * kParallelMin)
+FREQCAP_OMP(parallel for schedule(static) if (s.batch * s.out_channels * oh * ow * s.kernel_h * s.kernel_w >= 4 * kParallelMin))
   for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
     const std::size_t n = std::size_t(pi) / s.out_channels, k = std::size_t(pi) % s.out_channels;
     const T* xc = x + (n * s.in_channels + k / kg) * s.in_h * s.in_w;

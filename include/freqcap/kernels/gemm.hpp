@@ -55,13 +55,13 @@ inline void sgemm_batched_with(SgemmFn f, bool trans_a, bool trans_b, std::size_
                                const float* a, std::size_t lda, std::size_t stride_a,
                                const float* b, std::size_t ldb, std::size_t stride_b,
                                float beta, float* c, std::size_t ldc, std::size_t stride_c) {
-  bool over_batch = false;
+  [[maybe_unused]] bool over_batch = false;
 #if defined(_OPENMP)
   over_batch = batch > 1 && !omp_in_parallel() &&
                batch >= static_cast<std::size_t>(omp_get_max_threads());
 #endif
   const auto nb = static_cast<std::ptrdiff_t>(batch);
-#pragma omp parallel for schedule(static) if (over_batch)
+FREQCAP_OMP(parallel for schedule(static) if (over_batch))
   for (std::ptrdiff_t i = 0; i < nb; ++i) {
     const auto u = static_cast<std::size_t>(i);
     f(trans_a, trans_b, m, n, k, alpha, a + u * stride_a, lda, b + u * stride_b, ldb, beta,

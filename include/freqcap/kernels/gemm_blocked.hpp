@@ -58,10 +58,10 @@ void pack_b_panel(bool trans, const float* b, std::size_t ldb, std::size_t p0, s
 
 /// C[m, n] *= beta (beta == 0 writes zeros, ignoring NaN in C, as BLAS does).
 inline void scale_c(float* c, std::size_t ldc, std::size_t m, std::size_t n, float beta,
-                    bool parallel) {
+                    [[maybe_unused]] bool parallel) {
   if (beta == 1.0f) return;
   const auto rows = static_cast<std::ptrdiff_t>(m);
-#pragma omp parallel for schedule(static) if (parallel)
+FREQCAP_OMP(parallel for schedule(static) if (parallel))
   for (std::ptrdiff_t i = 0; i < rows; ++i) {
     float* ci = c + static_cast<std::size_t>(i) * ldc;
     if (beta == 0.0f) std::fill(ci, ci + n, 0.0f);
@@ -107,16 +107,16 @@ void gemm_blocked(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
     const auto tasks = static_cast<std::ptrdiff_t>(mblocks * groups);
     for (std::size_t pc = 0; pc < k; pc += KC) {
       const std::size_t kc = std::min(KC, k - pc);
-#pragma omp parallel num_threads(threads) if (threads > 1)
+FREQCAP_OMP(parallel num_threads(threads) if (threads > 1))
       {
-#pragma omp for schedule(static)
+FREQCAP_OMP(for schedule(static))
         for (std::ptrdiff_t jp = 0; jp < static_cast<std::ptrdiff_t>(npanels); ++jp) {
           const std::size_t j = static_cast<std::size_t>(jp) * NR;
           pack_b_panel<NR>(trans_b, b, ldb, pc, kc, jc + j, std::min(NR, nc - j), bp + j * kc);
         }
         float* ap = scratch(Scratch::gemm_a).data(MC * KC);
         std::size_t packed_block = ~std::size_t{0};
-#pragma omp for schedule(static)
+FREQCAP_OMP(for schedule(static))
         for (std::ptrdiff_t t = 0; t < tasks; ++t) {
           const std::size_t ib = static_cast<std::size_t>(t) / groups;
           const std::size_t g = static_cast<std::size_t>(t) % groups;

@@ -15,6 +15,15 @@
 #define FREQCAP_KERNELS_X86 0
 #endif
 
+/// FREQCAP_OMP(parallel for ...) is `#pragma omp parallel for ...` when OpenMP
+/// is on, and nothing otherwise (so the headers also build without -fopenmp).
+#define FREQCAP_OMP_STR(...) #__VA_ARGS__
+#if defined(_OPENMP)
+#define FREQCAP_OMP(...) _Pragma(FREQCAP_OMP_STR(omp __VA_ARGS__))
+#else
+#define FREQCAP_OMP(...)
+#endif
+
 /// Function attributes that let a consumer built without -march get the SIMD
 /// variants: every function under kernels/avx2 and kernels/avx512 carries one.
 #define FREQCAP_TARGET_AVX2 __attribute__((target("avx2,fma")))

@@ -44,7 +44,7 @@ template <class Op>
 FREQCAP_TARGET_AVX2 inline void map1(Op op, const float* x, float* y, std::size_t n) {
   if (n < kParallelMin) return map1_block(op, x, y, n);
   const auto chunks = static_cast<std::ptrdiff_t>((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static)
+FREQCAP_OMP(parallel for schedule(static))
   for (std::ptrdiff_t c = 0; c < chunks; ++c) {
     const std::size_t b = static_cast<std::size_t>(c) * kChunk;
     map1_block(op, x + b, y + b, std::min(kChunk, n - b));
@@ -57,7 +57,7 @@ FREQCAP_TARGET_AVX2 inline void map2(Op op, const float* a, const float* b, floa
                                        std::size_t n) {
   if (n < kParallelMin) return map2_block(op, a, b, y, n);
   const auto chunks = static_cast<std::ptrdiff_t>((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static)
+FREQCAP_OMP(parallel for schedule(static))
   for (std::ptrdiff_t c = 0; c < chunks; ++c) {
     const std::size_t o = static_cast<std::size_t>(c) * kChunk;
     map2_block(op, a + o, b + o, y + o, std::min(kChunk, n - o));

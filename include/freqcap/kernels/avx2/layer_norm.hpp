@@ -21,7 +21,7 @@ FREQCAP_TARGET_AVX2 inline void layer_norm(const float* x, const float* gamma,
                                              float eps) {
   using namespace v;
   const auto nr = static_cast<std::ptrdiff_t>(rows);
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * cols >= kParallelMin)
+FREQCAP_OMP(parallel for schedule(static) if (rows > 1 && rows * cols >= kParallelMin))
   for (std::ptrdiff_t r = 0; r < nr; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
@@ -65,12 +65,12 @@ FREQCAP_TARGET_AVX2 inline void layer_norm_backward(const float* dy, const float
                                                       float* dgamma, float* dbeta,
                                                       std::size_t rows, std::size_t cols) {
   using namespace v;
-  const bool par = rows * cols >= kParallelMin;
+  [[maybe_unused]] const bool par = rows * cols >= kParallelMin;
   // Column sums first: dx may alias dy.
   if (dgamma || dbeta) {
     constexpr std::size_t kCols = 16 * kWidth;
     const auto nb = static_cast<std::ptrdiff_t>((cols + kCols - 1) / kCols);
-#pragma omp parallel for schedule(static) if (par && nb > 1)
+FREQCAP_OMP(parallel for schedule(static) if (par && nb > 1))
     for (std::ptrdiff_t bi = 0; bi < nb; ++bi) {
       const std::size_t j0 = static_cast<std::size_t>(bi) * kCols;
       const std::size_t j1 = std::min(cols, j0 + kCols);
@@ -102,7 +102,7 @@ FREQCAP_TARGET_AVX2 inline void layer_norm_backward(const float* dy, const float
     }
   }
   const auto nr = static_cast<std::ptrdiff_t>(rows);
-#pragma omp parallel for schedule(static) if (par && rows > 1)
+FREQCAP_OMP(parallel for schedule(static) if (par && rows > 1))
   for (std::ptrdiff_t r = 0; r < nr; ++r) {
     const float* dyr = dy + r * cols;
     const float* xr = x + r * cols;

@@ -55,7 +55,7 @@ FREQCAP_TARGET_AVX512 inline void scale_shift(const float* x, float a, float b, 
 FREQCAP_TARGET_AVX512 inline void softmax(const float* x, float* y, std::size_t rows,
                                           std::size_t cols) {
   const auto nr = static_cast<std::ptrdiff_t>(rows);
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * cols >= kParallelMin)
+FREQCAP_OMP(parallel for schedule(static) if (rows > 1 && rows * cols >= kParallelMin))
   for (std::ptrdiff_t r = 0; r < nr; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
@@ -69,7 +69,7 @@ FREQCAP_TARGET_AVX512 inline void softmax(const float* x, float* y, std::size_t 
 FREQCAP_TARGET_AVX512 inline void log_softmax(const float* x, float* y, std::size_t rows,
                                               std::size_t cols) {
   const auto nr = static_cast<std::ptrdiff_t>(rows);
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * cols >= kParallelMin)
+FREQCAP_OMP(parallel for schedule(static) if (rows > 1 && rows * cols >= kParallelMin))
   for (std::ptrdiff_t r = 0; r < nr; ++r) {
     const float* xr = x + r * cols;
     const float m = sm::row_max(xr, cols);
