@@ -100,17 +100,41 @@ inline EvaluationResult evaluate_captions(const std::vector<std::vector<std::str
   NgramTable table;
   std::vector<TokenIds> hyp_ids(n);
   std::vector<std::vector<TokenIds>> ref_ids(n);
-  std::vector<NgramCounts> hyp_grams(n);
-  std::vector<std::vector<NgramCounts>> ref_grams(n);
+  std::size_t occurrences = 0;
   for (long long i = 0; i < n; ++i) {
     FREQCAP_CHECK(!ref_tok[i].empty(), "evaluate_captions: image ", i, " has no references");
     hyp_ids[i] = vocab.intern_all(hyp_tok[i]);
-    hyp_grams[i] = count_ngrams(table, hyp_ids[i]);
+    occurrences += ngram_occurrences(hyp_ids[i].size());
     for (const auto& r : ref_tok[i]) {
       ref_ids[i].push_back(vocab.intern_all(r));
-      ref_grams[i].push_back(count_ngrams(table, ref_ids[i].back()));
+      occurrences += ngram_occurrences(ref_ids[i].back().size());
     }
   }
+  // Serial: one probe per n-gram occurrence into the shared table; parallel:
+  // sorting and counting each sentence's ids.
+  table.reserve(occurrences * 3 / 4);
+  std::vector<std::uint32_t> flat;
+  flat.reserve(occurrences);
+  std::vector<std::size_t> hyp_at(n), ref_at;
+  for (long long i = 0; i < n; ++i) {
+    hyp_at[i] = flat.size();
+    intern_ngrams(table, hyp_ids[i], flat);
+    for (const auto& r : ref_ids[i]) {
+      ref_at.push_back(flat.size());
+      intern_ngrams(table, r, flat);
+    }
+  }
+  std::vector<std::size_t> ref_first(n + 1, 0);
+  for (long long i = 0; i < n; ++i) ref_first[i + 1] = ref_first[i] + ref_ids[i].size();
+  std::vector<NgramCounts> hyp_grams(n);
+  std::vector<std::vector<NgramCounts>> ref_grams(n);
+#pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
+  for (long long i = 0; i < n; ++i) {
+    hyp_grams[i] = counts_from_ids(flat.data() + hyp_at[i], hyp_ids[i].size());
+    for (std::size_t r = 0; r < ref_ids[i].size(); ++r)
+      ref_grams[i].push_back(counts_from_ids(flat.data() + ref_at[ref_first[i] + r], ref_ids[i][r].size()));
+  }
+  flat = {};
   hyp_tok.clear();
   ref_tok.clear();
   const Meteor meteor(vocab, options.wordnet, {}, threads);

@@ -60,7 +60,7 @@ class NgramTable {
   NgramTable() { rehash(1u << 12); }
 
   std::uint32_t intern(std::uint32_t prefix, std::uint32_t word, int order) {
-    if ((orders_.size() + 1) * 2 > slots_.size()) rehash(slots_.size() * 2);
+    if ((orders_.size() + 1) * 10 > slots_.size() * 7) rehash(slots_.size() * 2);
     const std::uint64_t key = (static_cast<std::uint64_t>(prefix) << 32) | word;
     std::size_t i = hash(key) & (slots_.size() - 1);
     while (true) {
@@ -74,6 +74,13 @@ class NgramTable {
       if (s.key == key) return s.id;
       i = (i + 1) & (slots_.size() - 1);
     }
+  }
+  /// Makes room for `n` distinct n-grams without rehashing.
+  void reserve(std::size_t n) {
+    std::size_t slots = slots_.size();
+    while (slots * 7 < n * 10) slots *= 2;
+    if (slots > slots_.size()) rehash(slots);
+    orders_.reserve(n);
   }
   /// Number of distinct n-grams so far.
   std::size_t size() const { return orders_.size(); }
@@ -119,19 +126,40 @@ struct NgramCounts {
   std::uint32_t length = 0;
 };
 
-/// Counts the 1..max_order-grams of `words`, interning them in `table`.
-inline NgramCounts count_ngrams(NgramTable& table, const TokenIds& words,
-                                int max_order = kMaxOrder) {
-  NgramCounts c;
-  c.length = static_cast<std::uint32_t>(words.size());
-  std::vector<std::uint32_t> prev(words.size()), cur(words.size());
+/// Number of n-gram occurrences of orders 1..max_order in a sentence of `length` words.
+inline std::size_t ngram_occurrences(std::size_t length, int max_order = kMaxOrder) {
+  std::size_t total = 0;
+  for (int n = 1; n <= max_order && static_cast<std::size_t>(n) <= length; ++n) total += length - n + 1;
+  return total;
+}
+
+/// Interns the 1..max_order-grams of `words` in `table` and appends their ids
+/// to `out`, order by order (all unigrams, then all bigrams, ...).
+inline void intern_ngrams(NgramTable& table, const TokenIds& words, std::vector<std::uint32_t>& out,
+                          int max_order = kMaxOrder) {
+  std::size_t prev = 0;  // start of the previous order's ids in out
   for (int n = 1; n <= max_order && static_cast<std::size_t>(n) <= words.size(); ++n) {
-    const std::size_t count = words.size() - n + 1;
+    const std::size_t count = words.size() - n + 1, start = out.size();
     for (std::size_t i = 0; i < count; ++i)
-      cur[i] = table.intern(n == 1 ? NgramTable::kNoPrefix : prev[i], words[i + n - 1], n);
-    std::vector<std::uint32_t> sorted(cur.begin(), cur.begin() + static_cast<long>(count));
+      out.push_back(table.intern(n == 1 ? NgramTable::kNoPrefix : out[prev + i], words[i + n - 1], n));
+    prev = start;
+  }
+}
+
+/// NgramCounts of a sentence of `length` words from its interned ids (as laid
+/// out by intern_ngrams). Needs no table, so it can run on many threads.
+inline NgramCounts counts_from_ids(const std::uint32_t* ids, std::size_t length,
+                                   int max_order = kMaxOrder) {
+  NgramCounts c;
+  c.length = static_cast<std::uint32_t>(length);
+  std::vector<std::uint32_t> sorted;
+  for (int n = 1; n <= max_order && static_cast<std::size_t>(n) <= length; ++n) {
+    const std::size_t count = length - n + 1;
+    sorted.assign(ids, ids + count);
+    ids += count;
     std::sort(sorted.begin(), sorted.end());
     auto& g = c.grams[n - 1];
+    g.reserve(count);
     for (std::size_t i = 0; i < sorted.size();) {
       std::size_t j = i;
       while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
@@ -139,9 +167,16 @@ inline NgramCounts count_ngrams(NgramTable& table, const TokenIds& words,
       i = j;
     }
     c.totals[n - 1] = static_cast<std::uint32_t>(count);
-    std::swap(prev, cur);
   }
   return c;
+}
+
+/// Counts the 1..max_order-grams of `words`, interning them in `table`.
+inline NgramCounts count_ngrams(NgramTable& table, const TokenIds& words,
+                                int max_order = kMaxOrder) {
+  std::vector<std::uint32_t> ids;
+  intern_ngrams(table, words, ids, max_order);
+  return counts_from_ids(ids.data(), words.size(), max_order);
 }
 
 /// Sum over shared n-grams of min(count in a, count in b): clipped overlap.

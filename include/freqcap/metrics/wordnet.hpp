@@ -1,5 +1,5 @@
 // A minimal WordNet 3.0 reader for METEOR's synonym stage, parsing the
-// Princeton database files that Debian's `wordnet-base` installs in
+// Princeton database files (index files read whole, data files memory-mapped) that Debian's `wordnet-base` installs in
 // /usr/share/wordnet (index.{noun,verb,adj,adv}, data.*, *.exc). It answers
 // exactly what NLTK 3.8's `wordnet.synsets(word)` + `lemma.name()` answer for
 // METEOR: the lemma names of every synset of every morphy base form of the
@@ -10,17 +10,22 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "freqcap/core/error.hpp"
 
@@ -47,7 +52,7 @@ class WordNet {
   explicit WordNet(const std::string& dir = kDefaultWordNetDir) : dir_(dir) {
     for (int p = 0; p < 4; ++p) {
       load_index(p, read(dir + "/index." + kFiles[p]));
-      data_[p] = read(dir + "/data." + kFiles[p]);
+      data_[p].open(dir + "/data." + kFiles[p]);
       const std::string exc = dir + "/" + kFiles[p] + ".exc";
       if (std::filesystem::exists(exc)) load_exceptions(p, read(exc));
     }
@@ -94,7 +99,9 @@ class WordNet {
     std::vector<std::string> names;
     for (int p = 0; p < 4; ++p)
       for (const auto& form : morphy(lower, p))
-        for (std::uint32_t offset : index_.at(form)[p]) synset_lemmas(p, offset, names);
+        if (const Entry* e = entry(form))
+          for (std::uint32_t k = 0; k < e->count[p]; ++k)
+            synset_lemmas(p, offsets_[e->begin[p] + k], names);
     return names;
   }
 
@@ -111,16 +118,53 @@ class WordNet {
   }
 
  private:
+  struct Entry {
+    std::array<std::uint32_t, 4> begin{};
+    std::array<std::uint32_t, 4> count{};
+  };
   static std::string read(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    FREQCAP_CHECK(in.good(), "WordNet: cannot open ", file,
+    std::FILE* f = std::fopen(file.c_str(), "rb");
+    FREQCAP_CHECK(f != nullptr, "WordNet: cannot open ", file,
                   " (install Debian's wordnet-base or pass --wordnet DIR)");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::fseek(f, 0, SEEK_END);
+    const long size = std::ftell(f);
+    std::fseek(f, 0, SEEK_SET);
+    std::string text(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
+    const std::size_t got = std::fread(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    FREQCAP_CHECK(got == text.size(), "WordNet: short read of ", file);
+    return text;
   }
-  static std::vector<std::string_view> split(std::string_view line) {
-    std::vector<std::string_view> out;
+  /// A data.* file, read-only memory-mapped: synsets are read by byte offset,
+  /// so only the pages a lookup touches are ever loaded.
+  class MappedFile {
+   public:
+    MappedFile() = default;
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    ~MappedFile() {
+      if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+    }
+    void open(const std::string& file) {
+      const int fd = ::open(file.c_str(), O_RDONLY);
+      FREQCAP_CHECK(fd >= 0, "WordNet: cannot open ", file,
+                    " (install Debian's wordnet-base or pass --wordnet DIR)");
+      struct stat st {};
+      ::fstat(fd, &st);
+      size_ = static_cast<std::size_t>(st.st_size);
+      void* m = size_ > 0 ? ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+      ::close(fd);
+      FREQCAP_CHECK(m != MAP_FAILED, "WordNet: cannot map ", file);
+      data_ = static_cast<const char*>(m);
+    }
+    std::string_view view() const { return {data_, size_}; }
+
+   private:
+    const char* data_ = nullptr;
+    std::size_t size_ = 0;
+  };
+  static void split_into(std::string_view line, std::vector<std::string_view>& out) {
+    out.clear();
     std::size_t i = 0;
     while (i < line.size()) {
       while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
@@ -129,6 +173,10 @@ class WordNet {
       if (j > i) out.push_back(line.substr(i, j - i));
       i = j;
     }
+  }
+  static std::vector<std::string_view> split(std::string_view line) {
+    std::vector<std::string_view> out;
+    split_into(line, out);
     return out;
   }
   template <class F>
@@ -141,20 +189,29 @@ class WordNet {
       i = j + 1;
     }
   }
+  static std::size_t to_number(std::string_view t, int base = 10) {
+    std::size_t v = 0;
+    std::from_chars(t.data(), t.data() + t.size(), v, base);
+    return v;
+  }
   void load_index(int p, const std::string& text) {
+    lemma_ids_.reserve(160000);
+    std::vector<std::string_view> t;
     for_lines(text, [&](std::string_view line) {
       if (line.empty() || line[0] == ' ') return;  // license header
-      const auto t = split(line);
+      split_into(line, t);
       FREQCAP_CHECK(t.size() >= 4, "WordNet: bad line in index.", kFiles[p], ": ", line);
-      const std::size_t n_synsets = std::strtoul(std::string(t[2]).c_str(), nullptr, 10);
-      const std::size_t n_pointers = std::strtoul(std::string(t[3]).c_str(), nullptr, 10);
-      const std::size_t first = 4 + n_pointers + 2;
+      const std::size_t n_synsets = to_number(t[2]);
+      const std::size_t first = 4 + to_number(t[3]) + 2;
       FREQCAP_CHECK(t.size() >= first + n_synsets, "WordNet: bad line in index.", kFiles[p],
                     ": ", line);
-      auto& offsets = index_[std::string(t[0])][p];
+      auto [it, added] = lemma_ids_.try_emplace(std::string(t[0]), static_cast<std::uint32_t>(entries_.size()));
+      if (added) entries_.emplace_back();
+      auto& e = entries_[it->second];
+      e.begin[p] = static_cast<std::uint32_t>(offsets_.size());
+      e.count[p] = static_cast<std::uint32_t>(n_synsets);
       for (std::size_t k = 0; k < n_synsets; ++k)
-        offsets.push_back(static_cast<std::uint32_t>(
-            std::strtoul(std::string(t[first + k]).c_str(), nullptr, 10)));
+        offsets_.push_back(static_cast<std::uint32_t>(to_number(t[first + k])));
     });
   }
   void load_exceptions(int p, const std::string& text) {
@@ -165,9 +222,13 @@ class WordNet {
       exceptions_[p][std::string(t[0])] = std::move(bases);
     });
   }
+  const Entry* entry(const std::string& form) const {
+    auto it = lemma_ids_.find(form);
+    return it == lemma_ids_.end() ? nullptr : &entries_[it->second];
+  }
   bool in_index(const std::string& form, int p) const {
-    auto it = index_.find(form);
-    return it != index_.end() && !it->second[p].empty();
+    const Entry* e = entry(form);
+    return e != nullptr && e->count[p] > 0;
   }
   static std::vector<std::string> apply_rules(const std::vector<std::string>& forms, int p) {
     static const std::vector<std::pair<std::string, std::string>> kRules[4] = {
@@ -185,13 +246,13 @@ class WordNet {
     return out;
   }
   void synset_lemmas(int p, std::uint32_t offset, std::vector<std::string>& names) const {
-    const std::string& data = data_[p];
+    const std::string_view data = data_[p].view();
     FREQCAP_CHECK(offset < data.size(), "WordNet: offset ", offset, " beyond data.", kFiles[p]);
     std::size_t end = data.find('\n', offset);
     if (end == std::string::npos) end = data.size();
-    const auto t = split(std::string_view(data).substr(offset, std::min<std::size_t>(end - offset, 4096)));
+    const auto t = split(data.substr(offset, std::min<std::size_t>(end - offset, 4096)));
     FREQCAP_CHECK(t.size() >= 4, "WordNet: bad synset at ", offset, " in data.", kFiles[p]);
-    const std::size_t n = std::strtoul(std::string(t[3]).c_str(), nullptr, 16);
+    const std::size_t n = to_number(t[3], 16);
     for (std::size_t k = 0; k < n && 4 + 2 * k < t.size(); ++k) {
       std::string name(t[4 + 2 * k]);
       // Adjective syntactic markers: "name(a)", "name(p)", "name(ip)".
@@ -204,8 +265,10 @@ class WordNet {
   }
 
   std::string dir_;
-  std::unordered_map<std::string, std::array<std::vector<std::uint32_t>, 4>> index_;
-  std::array<std::string, 4> data_;
+  std::unordered_map<std::string, std::uint32_t> lemma_ids_;  // lemma -> entries_ index
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> offsets_;                       // synset offsets, all parts of speech
+  std::array<MappedFile, 4> data_;
   std::array<std::unordered_map<std::string, std::vector<std::string>>, 4> exceptions_;
 };
 
