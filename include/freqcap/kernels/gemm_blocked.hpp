@@ -1,7 +1,7 @@
 // The ISA-independent half of the packed GEMM (BLIS-style loop nest): cache
 // blocking over N (NC), K (KC) and M (MC), packing of A into MR-row panels
 // (alpha folded in) and of B into NR-column panels, zero-padded at the edges,
-// and OpenMP over (MC block x column group) tiles. The ISA-specific half is a
+// and OpenMP over disjoint slabs of C. The ISA-specific half is a
 // Micro type (see avx2/gemm.hpp) with constants MR, NR, MC, KC, NC and
 // `static void run(kc, a_panel, b_panel, c, ldc, mr, nr)` doing C += A_p * B_p.
 #pragma once
@@ -57,13 +57,10 @@ void pack_b_panel(bool trans, const float* b, std::size_t ldb, std::size_t p0, s
 }
 
 /// C[m, n] *= beta (beta == 0 writes zeros, ignoring NaN in C, as BLAS does).
-inline void scale_c(float* c, std::size_t ldc, std::size_t m, std::size_t n, float beta,
-                    [[maybe_unused]] bool parallel) {
+inline void scale_c(float* c, std::size_t ldc, std::size_t m, std::size_t n, float beta) {
   if (beta == 1.0f) return;
-  const auto rows = static_cast<std::ptrdiff_t>(m);
-FREQCAP_OMP(parallel for schedule(static) if (parallel))
-  for (std::ptrdiff_t i = 0; i < rows; ++i) {
-    float* ci = c + static_cast<std::size_t>(i) * ldc;
+  for (std::size_t i = 0; i < m; ++i) {
+    float* ci = c + i * ldc;
     if (beta == 0.0f) std::fill(ci, ci + n, 0.0f);
     else
       for (std::size_t j = 0; j < n; ++j) ci[j] *= beta;
@@ -83,57 +80,67 @@ inline int gemm_threads(std::size_t m, std::size_t n, std::size_t k) {
 #endif
 }
 
+/// One thread's blocked GEMM: C = alpha op(A) op(B) + beta C, packing into this
+/// thread's scratch buffers.
+template <class Micro>
+void gemm_serial(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                 float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                 float beta, float* c, std::size_t ldc) {
+  constexpr std::size_t MR = Micro::MR, NR = Micro::NR, MC = Micro::MC, KC = Micro::KC,
+                        NC = Micro::NC;
+  if (m == 0 || n == 0) return;
+  scale_c(c, ldc, m, n, beta);
+  if (k == 0 || alpha == 0.0f) return;
+  float* bp = scratch(Scratch::gemm_b).data(KC * (std::min(NC, n) + NR));
+  float* ap = scratch(Scratch::gemm_a).data(MC * KC);
+  for (std::size_t jc = 0; jc < n; jc += NC) {
+    const std::size_t nc = std::min(NC, n - jc);
+    for (std::size_t pc = 0; pc < k; pc += KC) {
+      const std::size_t kc = std::min(KC, k - pc);
+      for (std::size_t j = 0; j < nc; j += NR)
+        pack_b_panel<NR>(trans_b, b, ldb, pc, kc, jc + j, std::min(NR, nc - j), bp + j * kc);
+      for (std::size_t ic = 0; ic < m; ic += MC) {
+        const std::size_t mc = std::min(MC, m - ic);
+        pack_a<MR>(trans_a, a, lda, ic, mc, pc, kc, alpha, ap);
+        for (std::size_t j = 0; j < nc; j += NR)
+          for (std::size_t ir = 0; ir < mc; ir += MR)
+            Micro::run(kc, ap + ir * kc, bp + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
+                       std::min(MR, mc - ir), std::min(NR, nc - j));
+      }
+    }
+  }
+}
+
 /// Row-major C = alpha * op(A) * op(B) + beta * C with micro-kernel Micro.
+/// Threads split C into disjoint column (or, when N is narrow, row) slabs and
+/// each runs gemm_serial on its slab: one parallel region, no barriers inside,
+/// which keeps OpenMP cheap even when the machine is oversubscribed.
 template <class Micro>
 void gemm_blocked(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                   float alpha, const float* a, std::size_t lda, const float* b,
                   std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  constexpr std::size_t MR = Micro::MR, NR = Micro::NR, MC = Micro::MC, KC = Micro::KC,
-                        NC = Micro::NC;
+  constexpr std::size_t MR = Micro::MR, NR = Micro::NR;
   if (m == 0 || n == 0) return;
   const int threads = gemm_threads(m, n, k);
-  scale_c(c, ldc, m, n, beta, threads > 1 && m * n >= kParallelMin);
-  if (k == 0 || alpha == 0.0f) return;
-
-  float* bp = scratch(Scratch::gemm_b).data(KC * (std::min(NC, n) + NR));
-  const std::size_t mblocks = (m + MC - 1) / MC;
-  for (std::size_t jc = 0; jc < n; jc += NC) {
-    const std::size_t nc = std::min(NC, n - jc);
-    const std::size_t npanels = (nc + NR - 1) / NR;
-    // Split columns into groups so that every thread gets a tile even when M is small.
-    const std::size_t groups =
-        std::min(npanels, std::max<std::size_t>(1, (2 * std::size_t(threads) + mblocks - 1) / mblocks));
-    const std::size_t per_group = (npanels + groups - 1) / groups;
-    const auto tasks = static_cast<std::ptrdiff_t>(mblocks * groups);
-    for (std::size_t pc = 0; pc < k; pc += KC) {
-      const std::size_t kc = std::min(KC, k - pc);
-FREQCAP_OMP(parallel num_threads(threads) if (threads > 1))
-      {
-FREQCAP_OMP(for schedule(static))
-        for (std::ptrdiff_t jp = 0; jp < static_cast<std::ptrdiff_t>(npanels); ++jp) {
-          const std::size_t j = static_cast<std::size_t>(jp) * NR;
-          pack_b_panel<NR>(trans_b, b, ldb, pc, kc, jc + j, std::min(NR, nc - j), bp + j * kc);
-        }
-        float* ap = scratch(Scratch::gemm_a).data(MC * KC);
-        std::size_t packed_block = ~std::size_t{0};
-FREQCAP_OMP(for schedule(static))
-        for (std::ptrdiff_t t = 0; t < tasks; ++t) {
-          const std::size_t ib = static_cast<std::size_t>(t) / groups;
-          const std::size_t g = static_cast<std::size_t>(t) % groups;
-          const std::size_t ic = ib * MC, mc = std::min(MC, m - ic);
-          if (packed_block != ib) {
-            pack_a<MR>(trans_a, a, lda, ic, mc, pc, kc, alpha, ap);
-            packed_block = ib;
-          }
-          const std::size_t p_end = std::min(npanels, (g + 1) * per_group);
-          for (std::size_t jp = g * per_group; jp < p_end; ++jp) {
-            const std::size_t j = jp * NR, nr = std::min(NR, nc - j);
-            for (std::size_t ir = 0; ir < mc; ir += MR)
-              Micro::run(kc, ap + ir * kc, bp + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
-                         std::min(MR, mc - ir), nr);
-          }
-        }
-      }
+  if (threads <= 1) {
+    gemm_serial<Micro>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const std::size_t npanels = (n + NR - 1) / NR, mpanels = (m + MR - 1) / MR;
+  const bool split_n = npanels >= 2 * std::size_t(threads) || npanels >= mpanels;
+  const std::size_t units = split_n ? npanels : mpanels, unit = split_n ? NR : MR;
+  const std::size_t parts = std::min<std::size_t>(std::size_t(threads), units);
+  FREQCAP_OMP(parallel for schedule(static, 1) num_threads(int(parts)))
+  for (std::ptrdiff_t t = 0; t < std::ptrdiff_t(parts); ++t) {
+    const std::size_t u0 = units * std::size_t(t) / parts, u1 = units * (std::size_t(t) + 1) / parts;
+    if (split_n) {
+      const std::size_t j0 = u0 * unit, j1 = std::min(n, u1 * unit);
+      gemm_serial<Micro>(trans_a, trans_b, m, j1 - j0, k, alpha, a, lda,
+                         trans_b ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc);
+    } else {
+      const std::size_t i0 = u0 * unit, i1 = std::min(m, u1 * unit);
+      gemm_serial<Micro>(trans_a, trans_b, i1 - i0, n, k, alpha, trans_a ? a + i0 : a + i0 * lda,
+                         lda, b, ldb, beta, c + i0 * ldc, ldc);
     }
   }
 }
