@@ -426,8 +426,8 @@ TEST_CASE("evaluate_files: missing, extra and empty predictions, WordNet fallbac
   r = evaluate_files(o);
   bool extra = false, empty = false;
   for (const auto& w : r.warnings) {
-    extra = extra || (w.find("1 predictions") != std::string::npos && w.find("'zzz.jpg'") != std::string::npos);
-    empty = empty || w.find("1 predictions are empty") != std::string::npos;
+    extra = extra || (w.find("1 prediction(s) in") != std::string::npos && w.find("'zzz.jpg'") != std::string::npos);
+    empty = empty || w.find("1 prediction(s) are empty") != std::string::npos;
   }
   CHECK(extra);
   CHECK(empty);

@@ -242,11 +242,11 @@ inline EvaluationResult evaluate_files(const EvaluateFilesOptions& o) {
   for (const auto& p : preds)
     if (!ref_paths.count(p.path)) extra.push_back(p.path);
   if (!extra.empty())
-    warnings.push_back(std::to_string(extra.size()) + " predictions in " + o.predictions +
+    warnings.push_back(std::to_string(extra.size()) + " prediction(s) in " + o.predictions +
                        " name images not in " + o.references + " and are ignored, first: " +
                        detail::first_items(extra));
   if (empty > 0)
-    warnings.push_back(std::to_string(empty) + " predictions are empty after standardization and score 0");
+    warnings.push_back(std::to_string(empty) + " prediction(s) are empty after standardization and score 0");
   std::unique_ptr<WordNet> wordnet;
   if (WordNet::available(o.wordnet_dir)) {
     wordnet = std::make_unique<WordNet>(o.wordnet_dir);
