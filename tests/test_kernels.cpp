@@ -106,13 +106,13 @@ TEST_CASE("FREQCAP_ISA picks the active table at start-up", "[kernels]") {
 TEST_CASE("every table slot is filled", "[kernels]") {
   for (Isa isa : supported_isas()) {
     const auto& t = fk::table_for(isa);
-    CHECK((t.add && t.sub && t.mul && t.div && t.axpb && t.softmax && t.log_softmax &&
+    CHECK((t.add && t.sub && t.mul && t.div && t.axpb && t.axpy && t.softmax && t.log_softmax &&
            t.layer_norm && t.layer_norm_backward && t.sgemm));
     for (std::size_t i = 0; i < fk::kActCount; ++i) CHECK((t.act_forward[i] && t.act_backward[i]));
   }
 }
 
-TEST_CASE("binary ops and axpb match the scalar twin exactly", "[kernels]") {
+TEST_CASE("binary ops, axpy and axpb match the scalar twin", "[kernels]") {
   // These are single IEEE operations, so every ISA must agree bit for bit.
   const auto& ref = fk::table_for(Isa::scalar);
   for (Isa isa : supported_isas()) {
@@ -128,6 +128,13 @@ TEST_CASE("binary ops and axpb match the scalar twin exactly", "[kernels]") {
         g(a.data() + 1, b.data() + 1, r.data() + 1, n);
         CHECK(y == r);  // includes y[0] == -7: nothing written before the range
       }
+      y = b;
+      r = b;
+      t.axpy(-0.75f, a.data() + 1, y.data() + 1, n);
+      ref.axpy(-0.75f, a.data() + 1, r.data() + 1, n);
+      // fma skips the rounding of alpha*x (|alpha x| <= 2.25): <= 1 ulp of 2.25 apart.
+      CHECK(max_norm_err(y, r, n + 1, 1.0) <= 2.4e-7);
+      CHECK(y[0] == b[0]);
       t.axpb(a.data() + 1, 1.5f, -0.25f, y.data() + 1, n);
       ref.axpb(a.data() + 1, 1.5f, -0.25f, r.data() + 1, n);
       CHECK(max_norm_err(y, r, n + 1, 1.0) <= 1.2e-7);  // fma vs mul+add: one rounding apart

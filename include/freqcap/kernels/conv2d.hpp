@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
 #include "freqcap/kernels/workspace.hpp"
 
@@ -267,9 +268,11 @@ FREQCAP_OMP(parallel for schedule(static) if (s.batch * s.out_channels * oh * ow
           if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) continue;
           const T wv = wk[ki * s.kernel_w + kj];
           const T* xr = xc + std::size_t(iy) * s.in_w + off;
-          if (sw == 1)
-            for (std::ptrdiff_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox];
-          else
+          if (sw == 1) {
+            if constexpr (std::is_same_v<T, float>) table().axpy(wv, xr + lo, yr + lo, std::size_t(hi - lo));
+            else
+              for (std::ptrdiff_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox];
+          } else
             for (std::ptrdiff_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox * sw];
         }
       }

@@ -34,6 +34,7 @@ inline KernelTable make_scalar_table() {
   t.mul = &mul_scalar<float>;
   t.div = &div_scalar<float>;
   t.axpb = &axpb_scalar<float>;
+  t.axpy = &axpy_scalar<float>;
   t.act_forward[0] = &act_forward_scalar_f<Act::relu>;
   t.act_forward[1] = &act_forward_scalar_f<Act::relu6>;
   t.act_forward[2] = &act_forward_scalar_f<Act::silu>;
@@ -62,6 +63,7 @@ inline KernelTable make_scalar_table() {
   t.mul = &ns::mul;                                                     \
   t.div = &ns::div;                                                     \
   t.axpb = &ns::axpb;                                                   \
+  t.axpy = &ns::axpy;                                                   \
   t.act_forward[0] = &ns::act_forward<ns::ew::Relu>;                    \
   t.act_forward[1] = &ns::act_forward<ns::ew::Relu6>;                   \
   t.act_forward[2] = &ns::act_forward<ns::ew::Silu>;                    \

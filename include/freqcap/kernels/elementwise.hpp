@@ -1,5 +1,5 @@
 // Elementwise float kernels: add/sub/mul/div of two same-length arrays,
-// y = alpha*x + beta (axpb, add_const, mul_const), and the activations relu, relu6,
+// y = alpha*x + beta (axpb, add_const, mul_const), y += alpha*x (axpy), and the activations relu, relu6,
 // silu, gelu (exact erf form), sigmoid, tanh with their backward
 // dx = dy * f'(x). Holds the scalar references (`<op>_scalar<T>`, plain loops
 // over std:: math) and the public entry points: T = float goes through the
@@ -28,6 +28,9 @@ template <class T> void mul_scalar(const T* a, const T* b, T* y, std::size_t n) 
 }
 template <class T> void div_scalar(const T* a, const T* b, T* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = a[i] / b[i];
+}
+template <class T> void axpy_scalar(T alpha, const T* x, T* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 template <class T> void axpb_scalar(const T* x, T alpha, T beta, T* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = alpha * x[i] + beta;
@@ -118,6 +121,11 @@ template <class T> void div(const T* a, const T* b, T* y, std::size_t n) {
 template <class T> void axpb(const T* x, T alpha, T beta, T* y, std::size_t n) {
   if constexpr (std::is_same_v<T, float>) table().axpb(x, alpha, beta, y, n);
   else axpb_scalar(x, alpha, beta, y, n);
+}
+/// y += alpha * x, x and y: [n] (gradient accumulation).
+template <class T> void axpy(T alpha, const T* x, T* y, std::size_t n) {
+  if constexpr (std::is_same_v<T, float>) table().axpy(alpha, x, y, n);
+  else axpy_scalar(alpha, x, y, n);
 }
 /// y = x + s, x and y: [n] (PyTorch's add with a scalar; named _const so it
 /// cannot be confused with the scalar reference add_scalar).

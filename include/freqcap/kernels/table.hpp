@@ -28,6 +28,8 @@ inline const char* act_name(Act a) {
 using BinaryFn = void (*)(const float* a, const float* b, float* y, std::size_t n);
 /// y[i] = alpha * x[i] + beta.
 using AxpbFn = void (*)(const float* x, float alpha, float beta, float* y, std::size_t n);
+/// y[i] += alpha * x[i].
+using AxpyFn = void (*)(float alpha, const float* x, float* y, std::size_t n);
 /// y[i] = f(x[i]).
 using UnaryFn = void (*)(const float* x, float* y, std::size_t n);
 /// dx[i] = dy[i] * f'(x[i]).
@@ -55,6 +57,7 @@ struct KernelTable {
   Isa isa = Isa::scalar;
   BinaryFn add = nullptr, sub = nullptr, mul = nullptr, div = nullptr;
   AxpbFn axpb = nullptr;
+  AxpyFn axpy = nullptr;
   UnaryFn act_forward[kActCount] = {};
   UnaryBackwardFn act_backward[kActCount] = {};
   RowFn softmax = nullptr, log_softmax = nullptr;

@@ -73,6 +73,10 @@ struct Axpb {
   float alpha, beta;
   FREQCAP_INLINE_AVX2 Vec operator()(Vec x) const { return fma(set1(alpha), x, set1(beta)); }
 };
+struct Axpy {  // (x, y) -> alpha * x + y
+  float alpha;
+  FREQCAP_INLINE_AVX2 Vec operator()(Vec x, Vec y) const { return fma(set1(alpha), x, y); }
+};
 struct Relu { FREQCAP_INLINE_AVX2 Vec operator()(Vec x) const { return max(x, zero()); } };
 struct Relu6 {
   FREQCAP_INLINE_AVX2 Vec operator()(Vec x) const { return min(max(x, zero()), set1(6.0f)); }
@@ -136,6 +140,10 @@ FREQCAP_TARGET_AVX2 inline void div(const float* a, const float* b, float* y, st
 FREQCAP_TARGET_AVX2 inline void axpb(const float* x, float alpha, float beta, float* y,
                                        std::size_t n) {
   ew::map1(ew::Axpb{alpha, beta}, x, y, n);
+}
+
+FREQCAP_TARGET_AVX2 inline void axpy(float alpha, const float* x, float* y, std::size_t n) {
+  ew::map2(ew::Axpy{alpha}, x, y, y, n);
 }
 
 /// Forward kernel of activation Op: y = f(x).
