@@ -1,12 +1,13 @@
 // Differentiable elementwise ops: broadcasting add/sub/mul/div, scalar
 // forms, exp/log/sqrt, and the activations relu, relu6, silu, gelu (exact erf
-// form, PyTorch's default), sigmoid and tanh. A broadcast input's gradient is
+// form, PyTorch's default), sigmoid and tanh, which run on kernels/. A broadcast input's gradient is
 // summed back to its shape with sum_to.
 #pragma once
 
 #include <cmath>
 
 #include "freqcap/autograd/var.hpp"
+#include "freqcap/kernels/elementwise.hpp"
 
 namespace freqcap {
 
@@ -63,7 +64,6 @@ Var<T> unary(const Var<T>& a, const char* name, F f, D dfdx) {
     a.accumulate(g * d);
   });
 }
-template <class T> T sigmoid_of(T x) { return T(1) / (T(1) + std::exp(-x)); }
 }  // namespace detail
 
 template <class T>
@@ -78,42 +78,32 @@ template <class T>
 Var<T> sqrt(const Var<T>& a) {
   return detail::unary(a, "sqrt", [](T x) { return std::sqrt(x); }, [](T, T y) { return T(0.5) / y; });
 }
+namespace detail {
+// An activation through kernels/elementwise.hpp: SIMD for float (dispatched
+// by CPU), the scalar twin for double. Backward recomputes f'(x) from x.
 template <class T>
-Var<T> relu(const Var<T>& a) {
-  return detail::unary(a, "relu", [](T x) { return x > 0 ? x : T(0); }, [](T x, T) { return x > 0 ? T(1) : T(0); });
+Var<T> activation(const Var<T>& a, kernels::Act act, const char* name) {
+  const Tensor<T> x = a.value().contiguous();
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  const auto n = static_cast<std::size_t>(x.numel());
+  kernels::activation_forward(act, x.data(), y.data(), n);
+  return Var<T>::make(std::move(y), {a}, name, [a, x, act, n](const Tensor<T>& g) {
+    const Tensor<T> gc = g.contiguous();
+    Tensor<T> dx = Tensor<T>::empty(x.shape());
+    kernels::activation_backward(act, x.data(), gc.data(), dx.data(), n);
+    a.accumulate(dx);
+  });
 }
-template <class T>
-Var<T> relu6(const Var<T>& a) {
-  return detail::unary(
-      a, "relu6", [](T x) { return std::min(std::max(x, T(0)), T(6)); },
-      [](T x, T) { return x > 0 && x < 6 ? T(1) : T(0); });
-}
-template <class T>
-Var<T> sigmoid(const Var<T>& a) {
-  return detail::unary(a, "sigmoid", [](T x) { return detail::sigmoid_of(x); }, [](T, T y) { return y * (T(1) - y); });
-}
-template <class T>
-Var<T> tanh(const Var<T>& a) {
-  return detail::unary(a, "tanh", [](T x) { return std::tanh(x); }, [](T, T y) { return T(1) - y * y; });
-}
+}  // namespace detail
+
+template <class T> Var<T> relu(const Var<T>& a) { return detail::activation(a, kernels::Act::relu, "relu"); }
+/// min(max(x, 0), 6)
+template <class T> Var<T> relu6(const Var<T>& a) { return detail::activation(a, kernels::Act::relu6, "relu6"); }
+template <class T> Var<T> sigmoid(const Var<T>& a) { return detail::activation(a, kernels::Act::sigmoid, "sigmoid"); }
+template <class T> Var<T> tanh(const Var<T>& a) { return detail::activation(a, kernels::Act::tanh, "tanh"); }
 /// x * sigmoid(x) (a.k.a. swish).
-template <class T>
-Var<T> silu(const Var<T>& a) {
-  return detail::unary(
-      a, "silu", [](T x) { return x * detail::sigmoid_of(x); },
-      [](T x, T) {
-        const T s = detail::sigmoid_of(x);
-        return s * (T(1) + x * (T(1) - s));
-      });
-}
+template <class T> Var<T> silu(const Var<T>& a) { return detail::activation(a, kernels::Act::silu, "silu"); }
 /// x * Phi(x), the exact (erf) GELU. ref: Hendrycks & Gimpel 2016, eq. 1.
-template <class T>
-Var<T> gelu(const Var<T>& a) {
-  constexpr T inv_sqrt2 = T(0.70710678118654752440);
-  constexpr T inv_sqrt2pi = T(0.39894228040143267794);
-  return detail::unary(
-      a, "gelu", [](T x) { return T(0.5) * x * (T(1) + std::erf(x * inv_sqrt2)); },
-      [](T x, T) { return T(0.5) * (T(1) + std::erf(x * inv_sqrt2)) + x * inv_sqrt2pi * std::exp(T(-0.5) * x * x); });
-}
+template <class T> Var<T> gelu(const Var<T>& a) { return detail::activation(a, kernels::Act::gelu, "gelu"); }
 
 }  // namespace freqcap

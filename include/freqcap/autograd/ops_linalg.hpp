@@ -4,16 +4,68 @@
 
 #include "freqcap/autograd/ops_elementwise.hpp"
 #include "freqcap/core/linalg.hpp"
+#include "freqcap/kernels/gemm.hpp"
 
 namespace freqcap {
+
+namespace detail {
+// How kernels::gemm reads a [rows, cols] matrix with strides (rs, cs): row-major
+// with leading dimension rs, or (cs-major) transposed. False when neither fits.
+inline bool gemm_operand(std::int64_t rows, std::int64_t cols, std::int64_t rs, std::int64_t cs, bool& trans,
+                         std::size_t& ld) {
+  if (cs == 1 && rs >= std::max<std::int64_t>(cols, 1)) {
+    trans = false;
+    ld = static_cast<std::size_t>(rs);
+    return true;
+  }
+  if (rs == 1 && cs >= std::max<std::int64_t>(rows, 1)) {
+    trans = true;
+    ld = static_cast<std::size_t>(cs);
+    return true;
+  }
+  return false;
+}
+
+/// a [..., M, K] x b [..., K, N]. Float matrices whose rows or columns are
+/// unit-stride run on the dispatched SIMD GEMM in place (no copies); anything
+/// else (double, odd strides) takes core's Eigen::Map path.
+template <class T>
+Tensor<T> mm(const Tensor<T>& a, const Tensor<T>& b) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (a.ndim() >= 2 && b.ndim() >= 2 && a.dim(-1) == b.dim(-2)) {
+      const std::int64_t M = a.dim(-2), K = a.dim(-1), N = b.dim(-1);
+      bool ta = false, tb = false;
+      std::size_t lda = 0, ldb = 0;
+      if (M > 0 && N > 0 && K > 0 && gemm_operand(M, K, a.strides()[a.ndim() - 2], a.strides()[a.ndim() - 1], ta, lda) &&
+          gemm_operand(K, N, b.strides()[b.ndim() - 2], b.strides()[b.ndim() - 1], tb, ldb)) {
+        const Shape ab(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
+        const Shape batch = broadcast_shapes(ab, bb);
+        Shape out_shape = batch;
+        out_shape.push_back(M);
+        out_shape.push_back(N);
+        Tensor<T> out = Tensor<T>::empty(out_shape);
+        const Strides as(a.strides().begin(), a.strides().end() - 2), bs(b.strides().begin(), b.strides().end() - 2);
+        for_each_broadcast2(batch, broadcast_strides(ab, as, batch), broadcast_strides(bb, bs, batch),
+                            [&](std::int64_t i, std::int64_t oa, std::int64_t ob) {
+                              kernels::gemm<float>(ta, tb, static_cast<std::size_t>(M), static_cast<std::size_t>(N),
+                                                   static_cast<std::size_t>(K), 1.0f, a.data() + oa, lda, b.data() + ob,
+                                                   ldb, 0.0f, out.data() + i * M * N, static_cast<std::size_t>(N));
+                            });
+        return out;
+      }
+    }
+  }
+  return matmul(a, b);
+}
+}  // namespace detail
 
 /// Batched, broadcasting matrix product. dA = g B^T, dB = A^T g, each summed
 /// back over broadcast batch dimensions.
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
-  return Var<T>::make(matmul(a.value(), b.value()), {a, b}, "matmul", [a, b](const Tensor<T>& g) {
-    if (a.requires_grad()) a.accumulate(sum_to(matmul(g, b.value().transpose(-1, -2)), a.shape()));
-    if (b.requires_grad()) b.accumulate(sum_to(matmul(a.value().transpose(-1, -2), g), b.shape()));
+  return Var<T>::make(detail::mm(a.value(), b.value()), {a, b}, "matmul", [a, b](const Tensor<T>& g) {
+    if (a.requires_grad()) a.accumulate(sum_to(detail::mm(g, b.value().transpose(-1, -2)), a.shape()));
+    if (b.requires_grad()) b.accumulate(sum_to(detail::mm(a.value().transpose(-1, -2), g), b.shape()));
   });
 }
 
@@ -26,13 +78,13 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>
   Shape out_shape = x.shape();
   out_shape.back() = weight.dim(0);
   const Tensor<T> x2 = x.value().reshape(flat);
-  Tensor<T> y = matmul(x2, weight.value().transpose(0, 1));
+  Tensor<T> y = detail::mm(x2, weight.value().transpose(0, 1));
   if (bias.defined()) add_(y, bias.value());
   return Var<T>::make(y.reshape(out_shape), {x, weight, bias}, "linear",
                       [x, weight, bias, x2](const Tensor<T>& g) {
                         const Tensor<T> g2 = g.reshape({-1, weight.dim(0)});
-                        if (x.requires_grad()) x.accumulate(matmul(g2, weight.value()).reshape(x.shape()));
-                        if (weight.requires_grad()) weight.accumulate(matmul(g2.transpose(0, 1), x2));
+                        if (x.requires_grad()) x.accumulate(detail::mm(g2, weight.value()).reshape(x.shape()));
+                        if (weight.requires_grad()) weight.accumulate(detail::mm(g2.transpose(0, 1), x2));
                         if (bias.defined() && bias.requires_grad()) bias.accumulate(sum(g2, {0}));
                       });
 }
