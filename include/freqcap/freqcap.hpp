@@ -23,17 +23,7 @@
 #include "freqcap/autograd/autograd.hpp"
 
 // nn: modules, initialisers, optimizers, schedules
-#include "freqcap/nn/activation.hpp"
-#include "freqcap/nn/batchnorm.hpp"
-#include "freqcap/nn/clip_grad.hpp"
-#include "freqcap/nn/conv.hpp"
-#include "freqcap/nn/init.hpp"
-#include "freqcap/nn/layernorm.hpp"
-#include "freqcap/nn/linear.hpp"
-#include "freqcap/nn/lr_schedule.hpp"
-#include "freqcap/nn/module.hpp"
-#include "freqcap/nn/optim.hpp"
-#include "freqcap/nn/sequential.hpp"
+#include "freqcap/nn/nn.hpp"
 
 // text and metrics
 #include "freqcap/metrics/evaluate.hpp"
