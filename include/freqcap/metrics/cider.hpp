@@ -16,6 +16,9 @@
 #include <cmath>
 #include <cstdint>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "freqcap/core/error.hpp"
 #include "freqcap/metrics/ngrams.hpp"
@@ -28,19 +31,38 @@ class CiderD {
   static constexpr double kSigma = 6.0;
 
   /// refs[i]: the reference n-gram counts of image i (ids from one table).
-  explicit CiderD(const std::vector<std::vector<NgramCounts>>& refs) {
+  /// threads <= 0: OpenMP default.
+  explicit CiderD(const std::vector<std::vector<NgramCounts>>& refs, int threads = 0) {
     FREQCAP_CHECK(!refs.empty(), "CiderD: no images");
-    std::vector<std::uint32_t> df;
-    std::vector<std::uint32_t> ids;
-    for (const auto& image_refs : refs) {
-      ids.clear();
-      for (const auto& r : image_refs)
+    const long long n = static_cast<long long>(refs.size());
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+#else
+    threads = 1;
+#endif
+    std::uint32_t max_id = 0;
+#pragma omp parallel for reduction(max : max_id) schedule(static) num_threads(threads)
+    for (long long i = 0; i < n; ++i)
+      for (const auto& r : refs[i])
         for (const auto& g : r.grams)
-          for (const auto& [id, count] : g) ids.push_back(id);
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-      if (!ids.empty() && ids.back() >= df.size()) df.resize(ids.back() + 1, 0);
-      for (auto id : ids) ++df[id];
+          if (!g.empty()) max_id = std::max(max_id, g.back().first);
+    std::vector<std::uint32_t> df(static_cast<std::size_t>(max_id) + 1, 0);
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<std::uint32_t> ids;  // this image's distinct reference n-grams
+#pragma omp for schedule(dynamic, 256)
+      for (long long i = 0; i < n; ++i) {
+        ids.clear();
+        for (const auto& r : refs[i])
+          for (const auto& g : r.grams)
+            for (const auto& [id, count] : g) ids.push_back(id);
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        for (auto id : ids) {
+#pragma omp atomic
+          ++df[id];
+        }
+      }
     }
     log_images_ = std::log(static_cast<double>(refs.size()));
     idf_.resize(df.size());

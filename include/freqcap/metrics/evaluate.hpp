@@ -74,6 +74,53 @@ struct EvaluationResult {
   }
 };
 
+namespace detail {
+/// Writes the 1..4-gram ids of every sentence into `flat` (sentence k's ids
+/// start at starts[k], laid out as intern_ngrams does). N-grams are split
+/// over `shards` tables by hash so that each thread probes only its own;
+/// ids are local id * shards + shard (unique, not dense).
+inline void intern_sharded(const std::vector<const TokenIds*>& sentences,
+                           const std::vector<std::size_t>& starts, std::vector<std::uint32_t>& flat,
+                           int shards) {
+  if (shards < 1) shards = 1;
+  std::vector<NgramTable> tables(static_cast<std::size_t>(shards));
+  const long long count = static_cast<long long>(sentences.size());
+#pragma omp parallel num_threads(shards)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+    const int t = 0, team = 1;
+#endif
+    // A thread owns shards t, t + team, ... (all of them if OpenMP gave fewer threads).
+    for (int s = t; s < shards; s += team)
+      tables[s].reserve(flat.size() * 3 / 4 / static_cast<std::size_t>(shards));
+    for (int order = 1; order <= kMaxOrder; ++order) {
+      for (long long k = 0; k < count; ++k) {
+        const TokenIds& w = *sentences[k];
+        if (w.size() < static_cast<std::size_t>(order)) continue;
+        // Offset of this order's ids (and the previous order's) in the sentence.
+        std::size_t at = starts[k], prev = at;
+        for (int m = 1; m < order; ++m) {
+          prev = at;
+          at += w.size() - m + 1;
+        }
+        const std::size_t len = w.size() - order + 1;
+        for (std::size_t i = 0; i < len; ++i) {
+          const std::uint32_t prefix = order == 1 ? NgramTable::kNoPrefix : flat[prev + i];
+          const std::uint64_t key = (static_cast<std::uint64_t>(prefix) << 32) | w[i + order - 1];
+          const int s = static_cast<int>((NgramTable::hash(key) >> 40) % static_cast<std::uint64_t>(shards));
+          if (s % team != t) continue;
+          const std::uint32_t local = tables[s].intern(prefix, w[i + order - 1], order);
+          flat[at + i] = local * static_cast<std::uint32_t>(shards) + static_cast<std::uint32_t>(s);
+        }
+      }
+#pragma omp barrier
+    }
+  }
+}
+}  // namespace detail
+
 /// Scores candidates[i] against references[i] (raw caption strings, at least one
 /// reference per image). Empty candidates score 0.
 inline EvaluationResult evaluate_captions(const std::vector<std::vector<std::string>>& references,
@@ -97,33 +144,34 @@ inline EvaluationResult evaluate_captions(const std::vector<std::vector<std::str
     for (const auto& r : references[i]) ref_tok[i].push_back(standardize_tokens(r));
   }
   Vocabulary vocab;
-  NgramTable table;
   std::vector<TokenIds> hyp_ids(n);
   std::vector<std::vector<TokenIds>> ref_ids(n);
-  std::size_t occurrences = 0;
   for (long long i = 0; i < n; ++i) {
     FREQCAP_CHECK(!ref_tok[i].empty(), "evaluate_captions: image ", i, " has no references");
     hyp_ids[i] = vocab.intern_all(hyp_tok[i]);
-    occurrences += ngram_occurrences(hyp_ids[i].size());
-    for (const auto& r : ref_tok[i]) {
-      ref_ids[i].push_back(vocab.intern_all(r));
-      occurrences += ngram_occurrences(ref_ids[i].back().size());
-    }
+    for (const auto& r : ref_tok[i]) ref_ids[i].push_back(vocab.intern_all(r));
   }
-  // Serial: one probe per n-gram occurrence into the shared table; parallel:
-  // sorting and counting each sentence's ids.
-  table.reserve(occurrences * 3 / 4);
-  std::vector<std::uint32_t> flat;
-  flat.reserve(occurrences);
+  // N-gram ids: one table per thread, each owning the n-grams whose hash
+  // falls in its shard (global id = local id * shards + shard), filled order
+  // by order so that (n-1)-gram prefix ids are known.
+  std::vector<const TokenIds*> sentences;
   std::vector<std::size_t> hyp_at(n), ref_at;
+  std::vector<std::size_t> starts;
+  std::size_t total = 0;
   for (long long i = 0; i < n; ++i) {
-    hyp_at[i] = flat.size();
-    intern_ngrams(table, hyp_ids[i], flat);
+    hyp_at[i] = total;
+    sentences.push_back(&hyp_ids[i]);
+    starts.push_back(total);
+    total += ngram_occurrences(hyp_ids[i].size());
     for (const auto& r : ref_ids[i]) {
-      ref_at.push_back(flat.size());
-      intern_ngrams(table, r, flat);
+      ref_at.push_back(total);
+      sentences.push_back(&r);
+      starts.push_back(total);
+      total += ngram_occurrences(r.size());
     }
   }
+  std::vector<std::uint32_t> flat(total);
+  detail::intern_sharded(sentences, starts, flat, threads);
   std::vector<std::size_t> ref_first(n + 1, 0);
   for (long long i = 0; i < n; ++i) ref_first[i + 1] = ref_first[i] + ref_ids[i].size();
   std::vector<NgramCounts> hyp_grams(n);
@@ -138,7 +186,7 @@ inline EvaluationResult evaluate_captions(const std::vector<std::vector<std::str
   hyp_tok.clear();
   ref_tok.clear();
   const Meteor meteor(vocab, options.wordnet, {}, threads);
-  const CiderD cider(ref_grams);
+  const CiderD cider(ref_grams, threads);
 
   EvaluationResult res;
   res.names = metric_names(options.wordnet != nullptr);

@@ -57,6 +57,17 @@ class NgramTable {
  public:
   static constexpr std::uint32_t kNoPrefix = 0xFFFFFFFFu;
 
+  /// The table's hash of an n-gram key ((prefix << 32) | word); public so
+  /// callers can shard n-grams over several tables.
+  static std::uint64_t hash(std::uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+  }
+
   NgramTable() { rehash(1u << 12); }
 
   std::uint32_t intern(std::uint32_t prefix, std::uint32_t word, int order) {
@@ -93,14 +104,6 @@ class NgramTable {
     std::uint64_t key = 0;
     std::uint32_t id = kEmpty;
   };
-  static std::uint64_t hash(std::uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-  }
   void rehash(std::size_t n) {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(n, Slot{});
