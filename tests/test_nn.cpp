@@ -106,6 +106,12 @@ TEST_CASE("nested modules name parameters and buffers as PyTorch does", "[nn]") 
     std::shared_ptr<Linear> proj;
   } block;
   CHECK(block.state_dict().keys() == std::vector<std::string>{"scale", "steps", "proj.weight"});
+  Sequential outer;
+  outer.push_back(seq);
+  std::vector<std::string> mods;
+  for (auto& [n, m] : outer.named_modules()) mods.push_back(n + ":" + m->type_name());
+  CHECK(mods == std::vector<std::string>{"0:Sequential", "0.0:Conv2d", "0.1:BatchNorm2d", "0.2:ReLU", "0.3:Flatten",
+                                         "0.4:Linear"});
   CHECK_THROWS_AS(block.register_parameter("scale", Tensor<float>(Shape{1})), Error);
   CHECK_THROWS_AS(block.register_parameter("a.b", Tensor<float>(Shape{1})), Error);
 }

@@ -94,6 +94,15 @@ class Module {
     for (const auto& c : children_) out.push_back(c.second);
     return out;
   }
+  /// Every descendant (pre-order, not this module) with its dotted name.
+  NamedModules named_modules() const {
+    NamedModules out;
+    for (const auto& [n, c] : children_) {
+      out.emplace_back(n, c);
+      for (auto& [cn, cc] : c->named_modules()) out.emplace_back(n + "." + cn, cc);
+    }
+    return out;
+  }
 
   /// Number of parameter elements in the whole tree.
   std::int64_t parameter_count() const {
