@@ -415,6 +415,7 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"1x1 stride 2", conv_shape(1, 7, 9, 9, 3, 1, 2, 0, 1, 1)},
       {"7x7 stride 2 pad 3", conv_shape(1, 3, 23, 19, 8, 7, 2, 3, 1, 1)},
       {"many groups (parallel items)", conv_shape(4, 32, 10, 10, 32, 3, 1, 1, 1, 16)},
+      {"3x3 64 channels: several im2col pixel chunks", conv_shape(2, 64, 20, 21, 8, 3, 1, 1, 1, 1)},
   };
   for (const Named& cs : cases) {
     const auto& s = cs.s;

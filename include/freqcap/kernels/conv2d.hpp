@@ -94,6 +94,37 @@ FREQCAP_OMP(parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kPar
   }
 }
 
+/// Unfolds output pixels [p0, p1) (row-major over OH x OW) of one image's group
+/// x [C/groups, H, W] into col [C/groups * R * S, p1 - p0]: a column slice of
+/// im2col, small enough to stay in cache while the GEMM consumes it.
+template <class T>
+void im2col_pixels(const Conv2dShape& s, const T* x, T* col, std::size_t p0, std::size_t p1) {
+  const std::size_t ow = s.out_w(), rs = s.kernel_h * s.kernel_w, w = p1 - p0;
+  for (std::size_t row = 0; row < s.col_rows(); ++row) {
+    const std::size_t c = row / rs, ki = (row % rs) / s.kernel_w, kj = row % s.kernel_w;
+    const T* xc = x + c * s.in_h * s.in_w;
+    T* out = col + row * w;
+    std::size_t p = p0;
+    while (p < p1) {  // one output row segment at a time
+      const std::size_t oy = p / ow, ox0 = p % ow, ox1 = std::min(ow, ox0 + (p1 - p));
+      const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
+                                std::ptrdiff_t(s.pad_h);
+      T* o = out + (p - p0);
+      if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) {
+        std::fill(o, o + (ox1 - ox0), T(0));
+      } else {
+        const T* xr = xc + std::size_t(iy) * s.in_w;
+        for (std::size_t ox = ox0; ox < ox1; ++ox) {
+          const std::ptrdiff_t ix = std::ptrdiff_t(ox * s.stride_w + kj * s.dilation_w) -
+                                    std::ptrdiff_t(s.pad_w);
+          o[ox - ox0] = (ix < 0 || ix >= std::ptrdiff_t(s.in_w)) ? T(0) : xr[ix];
+        }
+      }
+      p += ox1 - ox0;
+    }
+  }
+}
+
 /// Folds col [C/groups * R * S, OH * OW] back, ADDING into dx [C/groups, H, W].
 template <class T> void col2im(const Conv2dShape& s, const T* col, T* dx) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), rs = s.kernel_h * s.kernel_w;
@@ -295,23 +326,30 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
+  // Items are (image, group, pixel chunk): each chunk's im2col slice (~512 KB)
+  // is built and multiplied while it is still in cache.
+  const std::size_t chunk = direct ? ohw : std::max<std::size_t>(64, ((std::size_t{1} << 17) / kk) / 64 * 64);
+  const std::size_t chunks = (ohw + chunk - 1) / chunk;
   detail::for_each_item<T>(
-      s.batch * s.groups, 2.0 * double(kg) * double(kk) * double(ohw),
-      direct ? 0 : conv2d_workspace_size(s), workspace, [&](std::size_t item, T* ws) {
-        const std::size_t n = item / s.groups, g = item % s.groups;
+      s.batch * s.groups * chunks, 2.0 * double(kg) * double(kk) * double(std::min(chunk, ohw)),
+      direct ? 0 : kk * std::min(chunk, ohw), workspace, [&](std::size_t item, T* ws) {
+        const std::size_t n = item / (s.groups * chunks), g = (item / chunks) % s.groups;
+        const std::size_t p0 = (item % chunks) * chunk, p1 = std::min(ohw, p0 + chunk);
         const T* xg = x + (n * s.in_channels + g * cg) * hw;
-        const T* col = xg;
-        if (!direct) {
-          im2col(s, xg, ws);
-          col = ws;
-        }
         T* yg = y + (n * s.out_channels + g * kg) * ohw;
-        gemm(false, false, kg, ohw, kk, T(1), w + g * kg * kk, kk, col, ohw, T(0), yg, ohw);
+        if (direct) {
+          gemm(false, false, kg, p1 - p0, kk, T(1), w + g * kg * kk, kk, xg + p0, hw, T(0),
+               yg + p0, ohw);
+        } else {
+          im2col_pixels(s, xg, ws, p0, p1);
+          gemm(false, false, kg, p1 - p0, kk, T(1), w + g * kg * kk, kk, ws, p1 - p0, T(0),
+               yg + p0, ohw);
+        }
         if (bias)
           for (std::size_t k = 0; k < kg; ++k) {
             const T b = bias[g * kg + k];
             T* yk = yg + k * ohw;
-            for (std::size_t i = 0; i < ohw; ++i) yk[i] += b;
+            for (std::size_t i = p0; i < p1; ++i) yk[i] += b;
           }
       });
 }
