@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -78,7 +79,9 @@ struct SafetensorsEntry {
 inline constexpr std::uint64_t safetensors_max_header = 100'000'000;  // as the reference
 
 inline std::string offsets_str(std::uint64_t b, std::uint64_t e) {
-  return "[" + std::to_string(b) + ", " + std::to_string(e) + "]";
+  std::ostringstream os;  // (not operator+: GCC 12 warns falsely on "[" + to_string at -O2)
+  os << '[' << b << ", " << e << ']';
+  return os.str();
 }
 
 inline SafetensorsEntry parse_safetensors_entry(const std::string& file, const std::string& name,
