@@ -14,6 +14,10 @@
 #include <numeric>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xstorage.hpp>
 
@@ -37,13 +41,21 @@ struct AlignedAllocator {
   AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
   T* allocate(std::size_t n) {
     const std::size_t bytes = ((n * sizeof(T) + tensor_alignment - 1) / tensor_alignment) * tensor_alignment;
-    void* p = std::aligned_alloc(tensor_alignment, bytes == 0 ? tensor_alignment : bytes);
+    // Blocks of 2 MiB and more are 2 MiB aligned and asked to use huge pages:
+    // first touch of fresh memory is then about half as costly.
+    const std::size_t align = bytes >= huge_page ? huge_page : tensor_alignment;
+    const std::size_t size = bytes >= huge_page ? (bytes + huge_page - 1) / huge_page * huge_page : bytes;
+    void* p = std::aligned_alloc(align, size == 0 ? tensor_alignment : size);
     if (!p) throw std::bad_alloc();
+#if defined(__linux__)
+    if (bytes >= huge_page) madvise(p, size, MADV_HUGEPAGE);
+#endif
     return static_cast<T*>(p);
   }
   void deallocate(T* p, std::size_t) noexcept { std::free(p); }
   template <class U>
   bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
+  static constexpr std::size_t huge_page = std::size_t{2} << 20;
 };
 
 template <class T>
