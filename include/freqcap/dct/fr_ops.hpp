@@ -1,0 +1,86 @@
+// Differentiable Frequency Regularization ops (float or double):
+//  - fr_weight(C, mask): W = IDCT(C * M) over all axes, by FFTW over the whole
+//    tensor or by the box-restricted separable path; backward
+//    dC = M * DCT(dW) (the adjoint of an orthonormal IDCT is the DCT), so
+//    masked coefficients get exactly zero gradient.
+//  - fr_masked_box(C, mask): (C * M) restricted to the mask's box.
+//  - fr_linear_factored(x, C, mask, bias): y = ((x B^T) Cbox^T) A + bias with
+//    A, B the first rows of the DCT bases: an FR linear layer that never forms
+//    its dense [out, in] weight.
+#pragma once
+
+#include <memory>
+
+#include "freqcap/autograd/ops_linalg.hpp"
+#include "freqcap/dct/dct.hpp"
+#include "freqcap/dct/separable.hpp"
+#include "freqcap/dct/zigzag.hpp"
+
+namespace freqcap::dct {
+
+/// How an FR layer reconstructs its weight. automatic picks the cheaper of
+/// fftw and box (and, for FRLinear, the factored product when it beats a
+/// dense weight); the others force one path (tests, benchmarks).
+enum class FRPath : std::uint8_t { automatic, fftw, box, factored };
+
+/// fftw or box for a mask, resolving automatic by estimated cost.
+inline FRPath resolve_reconstruction_path(FRPath p, const ZigzagMask& mask) {
+  if (p == FRPath::fftw || p == FRPath::box) return p;
+  return box_cost(mask.box(), mask.shape()) < fftw_cost(mask.shape()) ? FRPath::box : FRPath::fftw;
+}
+
+/// IDCT(C * M) over all axes, no graph.
+template <class T>
+Tensor<T> fr_reconstruct(const Tensor<T>& c, const ZigzagMask& mask, FRPath path, BasisCache<T>& bases) {
+  if (resolve_reconstruction_path(path, mask) == FRPath::box) return box_idct(mask.masked_box(c), mask.shape(), bases);
+  return idct(mask.apply(c));
+}
+
+/// W = IDCT(C * M) over all axes of C; `value`, when given, is that result
+/// already computed (an eval-mode cache) and is used as is.
+template <class T>
+Var<T> fr_weight(const Var<T>& c, const ZigzagMask& mask, FRPath path = FRPath::automatic,
+                 std::shared_ptr<BasisCache<T>> bases = nullptr, const Tensor<T>* value = nullptr) {
+  FREQCAP_CHECK(c.shape() == mask.shape(), "fr_weight: coefficients ", shape_str(c.shape()), " for a mask of ",
+                shape_str(mask.shape()));
+  if (!bases) bases = std::make_shared<BasisCache<T>>();
+  const FRPath p = resolve_reconstruction_path(path, mask);
+  Tensor<T> w = value ? *value : fr_reconstruct(c.value(), mask, p, *bases);
+  return Var<T>::make(std::move(w), {c}, "fr_weight", [c, mask, p, bases](const Tensor<T>& g) {
+    if (p == FRPath::box) c.accumulate(mask.scatter_box(box_dct(g, mask.box(), *bases)));
+    else c.accumulate(mask.apply(dct(g)));
+  });
+}
+
+/// (C * M) restricted to mask.box(): [box]; backward scatters the kept entries.
+template <class T>
+Var<T> fr_masked_box(const Var<T>& c, const ZigzagMask& mask, const Tensor<T>* value = nullptr) {
+  Tensor<T> v = value ? *value : mask.masked_box(c.value());
+  return Var<T>::make(std::move(v), {c}, "fr_masked_box",
+                      [c, mask](const Tensor<T>& g) { c.accumulate(mask.scatter_box(g)); });
+}
+
+/// Multiply-adds per input row of the factored FR linear product.
+inline double factored_linear_cost(const ZigzagMask& mask) {
+  const Shape& f = mask.shape();
+  const Shape& b = mask.box();
+  return double(f[1]) * double(b[1]) + double(b[1]) * double(b[0]) + double(b[0]) * double(f[0]);
+}
+
+/// y = x W^T + bias with W = IDCT(C * M), C [out, in], computed as
+/// ((x B^T) Cbox^T) A: B [b1, in] and A [b0, out] the first DCT basis rows.
+/// x [..., in] -> [..., out]. `box_value`, when given, is mask.masked_box(C).
+template <class T>
+Var<T> fr_linear_factored(const Var<T>& x, const Var<T>& c, const ZigzagMask& mask, const Var<T>& bias,
+                          BasisCache<T>& bases, const Tensor<T>* box_value = nullptr) {
+  FREQCAP_CHECK(c.ndim() == 2 && c.shape() == mask.shape() && x.ndim() >= 1 && x.dim(-1) == c.dim(1),
+                "fr_linear_factored: input ", shape_str(x.shape()), ", coefficients ", shape_str(c.shape()),
+                ", mask ", shape_str(mask.shape()));
+  const Shape& box = mask.box();
+  const Var<T> b(bases.rows(1, c.dim(1), box[1]));                   // [b1, in]
+  const Var<T> at(bases.rows(0, c.dim(0), box[0]).transpose(0, 1));  // [out, b0] = A^T
+  const Var<T> cbox = fr_masked_box(c, mask, box_value);             // [b0, b1]
+  return linear(linear(linear(x, b), cbox), at, bias);
+}
+
+}  // namespace freqcap::dct
