@@ -1,0 +1,62 @@
+// AlexNet as torchvision.models.alexnet builds it: features (five
+// convolutions, three max pools), avgpool (adaptive 6x6), classifier (two
+// dropout + linear + ReLU, then linear). Same names and parameter count
+// (61,100,840 with 1000 classes). The features need H, W >= 63.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "freqcap/backbones/blocks.hpp"
+
+namespace freqcap::backbones {
+
+class AlexNet : public Backbone {
+ public:
+  explicit AlexNet(std::int64_t num_classes = 1000, double dropout = 0.5)
+      : Backbone("AlexNet", "alexnet", 256, 63) {
+    using nn::Conv2dOptions, nn::Pool2dOptions;
+    features_ = register_module("features", std::make_shared<nn::Sequential>());
+    auto& f = *features_;
+    f.emplace_back<nn::Conv2d>(Conv2dOptions(3, 64, 11).stride(4).padding(2));
+    f.emplace_back<nn::ReLU>();
+    f.emplace_back<nn::MaxPool2d>(Pool2dOptions(3).stride(2));
+    f.emplace_back<nn::Conv2d>(Conv2dOptions(64, 192, 5).padding(2));
+    f.emplace_back<nn::ReLU>();
+    f.emplace_back<nn::MaxPool2d>(Pool2dOptions(3).stride(2));
+    f.emplace_back<nn::Conv2d>(Conv2dOptions(192, 384, 3).padding(1));
+    f.emplace_back<nn::ReLU>();
+    f.emplace_back<nn::Conv2d>(Conv2dOptions(384, 256, 3).padding(1));
+    f.emplace_back<nn::ReLU>();
+    f.emplace_back<nn::Conv2d>(Conv2dOptions(256, 256, 3).padding(1));
+    f.emplace_back<nn::ReLU>();
+    f.emplace_back<nn::MaxPool2d>(Pool2dOptions(3).stride(2));
+    avgpool = register_module("avgpool", std::make_shared<nn::AdaptiveAvgPool2d>(nn::Size2(6, 6)));
+    classifier = register_module("classifier", std::make_shared<nn::Sequential>());
+    auto& c = *classifier;
+    c.emplace_back<nn::Dropout>(dropout);
+    c.emplace_back<nn::Linear>(256 * 6 * 6, 4096);
+    c.emplace_back<nn::ReLU>();
+    c.emplace_back<nn::Dropout>(dropout);
+    c.emplace_back<nn::Linear>(4096, 4096);
+    c.emplace_back<nn::ReLU>();
+    c.emplace_back<nn::Linear>(4096, num_classes);
+  }
+
+  /// x [N, 3, H, W] -> [N, 256, h, w] (h = 6 at 224).
+  Var<float> features(const Var<float>& x) override {
+    check_input(x.shape());
+    return features_->forward(x);
+  }
+  /// features [N, C, h, w] -> [N, num_classes].
+  Var<float> classify(const Var<float>& f) override {
+    Var<float> h = avgpool->forward(f);
+    return classifier->forward(reshape(h, Shape{h.dim(0), -1}));
+  }
+
+  std::shared_ptr<nn::Sequential> features_;  ///< "features"
+  std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
+  std::shared_ptr<nn::Sequential> classifier;
+};
+
+}  // namespace freqcap::backbones

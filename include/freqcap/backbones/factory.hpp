@@ -1,0 +1,64 @@
+// The backbone factory and weight import: make_backbone(name) for the names
+// of DESIGN.md, and load_backbone_weights(), which reads a safetensors state
+// dict (as tools/export_torchvision.py writes it) into a backbone and tells
+// a file for another backbone apart from a damaged one in its error.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "freqcap/backbones/alexnet.hpp"
+#include "freqcap/backbones/efficientnet.hpp"
+#include "freqcap/backbones/mobilenet_v2.hpp"
+#include "freqcap/backbones/resnet.hpp"
+#include "freqcap/io/state_dict.hpp"
+
+namespace freqcap::backbones {
+
+/// The dense backbones make_backbone() builds.
+inline std::vector<std::string> backbone_names() {
+  return {"alexnet", "efficientnet_b0", "efficientnet_b1", "resnet50", "mobilenet_v2"};
+}
+
+/// A freshly initialised backbone by name (training mode, like torchvision).
+inline std::shared_ptr<Backbone> make_backbone(const std::string& name, std::int64_t num_classes = 1000) {
+  if (name == "alexnet") return std::make_shared<AlexNet>(num_classes);
+  if (name == "efficientnet_b0") return efficientnet_b0(num_classes);
+  if (name == "efficientnet_b1") return efficientnet_b1(num_classes);
+  if (name == "resnet50") return std::make_shared<ResNet50>(num_classes);
+  if (name == "mobilenet_v2") return std::make_shared<MobileNetV2>(num_classes);
+  std::string known;
+  for (const auto& n : backbone_names()) known += (known.empty() ? "" : ", ") + n;
+  detail::fail("make_backbone: unknown backbone '", name, "' (known: ", known, ")");
+}
+
+/// Loads the safetensors state dict at `path` into `net`. A file whose
+/// metadata names another model, or which shares fewer than half of the
+/// backbone's tensor names, is reported as a weight file for another
+/// backbone; otherwise every missing, unexpected or mis-shaped tensor is
+/// listed together (Module::load_state_dict). Nothing changes on error.
+inline void load_backbone_weights(Backbone& net, const std::filesystem::path& path) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  const auto& meta = file.metadata();
+  if (auto it = meta.find("model"); it != meta.end())
+    FREQCAP_CHECK(it->second == net.name(), path.string(), ": holds weights for '", it->second, "', not for '",
+                  net.name(), "'");
+  const nn::StateDict own = net.state_dict();
+  std::size_t shared = 0;
+  std::string first_missing, first_unexpected;
+  for (const auto& [name, t] : own) {
+    if (file.contains(name)) ++shared;
+    else if (first_missing.empty()) first_missing = name;
+  }
+  for (const auto& name : file.names())
+    if (!own.contains(name) && first_unexpected.empty()) first_unexpected = name;
+  FREQCAP_CHECK(2 * shared >= own.size(), path.string(), ": not a state dict for '", net.name(), "' (a weight file for "
+                "another backbone?): only ", shared, " of its ", own.size(), " tensors are present (first missing '",
+                first_missing, "'", first_unexpected.empty() ? "" : ", first unexpected '", first_unexpected,
+                first_unexpected.empty() ? "" : "'", ")");
+  load_state_dict(net, path);
+}
+
+}  // namespace freqcap::backbones

@@ -1,0 +1,222 @@
+// backbones/: parity with torchvision (weights exported and reference
+// outputs computed at test time by tools/reference_outputs.py into
+// <build>/parity/, one torch run per model), parameter counts against
+// torchvision's, the weight loader's errors, minimum input sizes, SE's
+// scale op gradient and stochastic depth statistics.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "freqcap/autograd/gradcheck.hpp"
+#include "freqcap/backbones/factory.hpp"
+
+#ifndef FREQCAP_SOURCE_DIR
+#define FREQCAP_SOURCE_DIR "."
+#endif
+#ifndef FREQCAP_BINARY_DIR
+#define FREQCAP_BINARY_DIR "."
+#endif
+
+using namespace freqcap;
+using namespace freqcap::backbones;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path parity_dir() { return fs::path(FREQCAP_BINARY_DIR) / "parity"; }
+
+// Runs tools/reference_outputs.py for `model` unless its outputs exist.
+void ensure_reference(const std::string& model, const std::string& shapes) {
+  const fs::path dir = parity_dir();
+  if (fs::exists(dir / (model + ".done"))) return;
+  std::ostringstream cmd;
+  cmd << "/usr/bin/python3 '" << FREQCAP_SOURCE_DIR << "/tools/reference_outputs.py' --model " << model
+      << " --out-dir '" << dir.string() << "' --shapes " << shapes << " > '" << dir.string() << "/" << model
+      << ".log' 2>&1";
+  fs::create_directories(dir);
+  const int rc = std::system(cmd.str().c_str());
+  INFO("command: " << cmd.str());
+  REQUIRE(rc == 0);
+  REQUIRE(fs::exists(dir / (model + ".done")));
+}
+
+double max_abs(const Tensor<float>& t) {
+  double m = 0;
+  for (std::int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::abs(double(t.data()[i])));
+  return m;
+}
+
+// max |a - b| / max |ref|, requiring equal shapes.
+double relative_error(const Tensor<float>& got, const Tensor<float>& ref) {
+  REQUIRE(shape_str(got.shape()) == shape_str(ref.shape()));
+  const Tensor<float> g = got.contiguous();
+  double m = 0;
+  for (std::int64_t i = 0; i < g.numel(); ++i) m = std::max(m, std::abs(double(g.data()[i]) - ref.data()[i]));
+  return m / std::max(max_abs(ref), 1e-30);
+}
+
+void check_parity(const std::string& model, const std::string& shapes) {
+  ensure_reference(model, shapes);
+  auto net = make_backbone(model);
+  load_backbone_weights(*net, parity_dir() / (model + ".weights.safetensors"));
+  net->eval();
+  const SafetensorsFile ref = SafetensorsFile::open(parity_dir() / (model + ".reference.safetensors"));
+  // Parameter count as torchvision reports it.
+  CHECK(std::to_string(net->parameter_count()) == ref.metadata().at("parameter_count"));
+  std::size_t n_shapes = 1;
+  for (char c : shapes) n_shapes += c == ',';
+  for (std::size_t i = 0; i < n_shapes; ++i) {
+    const std::string k = std::to_string(i);
+    const Tensor<float> x = ref.get<float>("input_" + k);
+    NoGradGuard ng;
+    const Var<float> f = net->features(Var<float>(x));
+    const Var<float> logits = net->classify(f);
+    const double ef = relative_error(f.value(), ref.get<float>("features_" + k));
+    const double el = relative_error(logits.value(), ref.get<float>("logits_" + k));
+    INFO(model << " input " << shape_str(x.shape()) << ": features error " << ef << ", logits error " << el
+               << " (relative to max |ref|)");
+    CHECK(ef <= 1e-4);
+    CHECK(el <= 1e-4);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("alexnet parity with torchvision", "[backbones][parity][slow]") {
+  check_parity("alexnet", "2x224x224,1x160x96");
+}
+TEST_CASE("resnet50 parity with torchvision", "[backbones][parity][slow]") {
+  check_parity("resnet50", "2x224x224,1x160x96");
+}
+TEST_CASE("mobilenet_v2 parity with torchvision", "[backbones][parity][slow]") {
+  check_parity("mobilenet_v2", "2x224x224,1x160x96");
+}
+TEST_CASE("efficientnet_b0 parity with torchvision", "[backbones][parity][slow]") {
+  check_parity("efficientnet_b0", "2x224x224,1x160x96,1x299x299");
+}
+TEST_CASE("efficientnet_b1 parity with torchvision", "[backbones][parity][slow]") {
+  check_parity("efficientnet_b1", "2x224x224,1x160x96");
+}
+
+TEST_CASE("backbone weight loading lists missing, unexpected and mis-shaped tensors in one error", "[backbones]") {
+  auto net = make_backbone("mobilenet_v2");
+  nn::StateDict dict;
+  for (const auto& [name, t] : net->state_dict())
+    std::visit([&, &name = name](const auto& v) { dict.insert(name, v.clone()); }, t);
+  nn::StateDict bad;
+  for (const auto& [name, t] : dict) {
+    if (name == "features.3.conv.1.1.running_var") continue;  // missing
+    if (name == "classifier.1.bias") {
+      bad.insert(name, Tensor<float>(Shape{999}));  // mis-shaped
+      continue;
+    }
+    bad.insert(name, t);
+  }
+  bad.insert("features.99.weight", Tensor<float>(Shape{3}));  // unexpected
+  const fs::path path = fs::temp_directory_path() / "freqcap_test_backbones_bad.safetensors";
+  save_state_dict(path, bad);
+  const Tensor<float> before = net->state_dict().get<float>("classifier.1.weight").clone();
+  try {
+    load_backbone_weights(*net, path);
+    FAIL("no error");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    CHECK(msg.find(path.string()) != std::string::npos);
+    CHECK(msg.find("features.3.conv.1.1.running_var") != std::string::npos);
+    CHECK(msg.find("features.99.weight") != std::string::npos);
+    CHECK(msg.find("classifier.1.bias") != std::string::npos);
+    CHECK(msg.find("[999]") != std::string::npos);
+  }
+  // Nothing was modified.
+  const Tensor<float> after = net->state_dict().get<float>("classifier.1.weight");
+  CHECK(std::equal(before.data(), before.data() + before.numel(), after.data()));
+  fs::remove(path);
+}
+
+TEST_CASE("a weight file for another backbone is reported as such", "[backbones]") {
+  auto mobilenet = make_backbone("mobilenet_v2");
+  auto effnet = make_backbone("efficientnet_b0");
+  const fs::path plain = fs::temp_directory_path() / "freqcap_test_backbones_other.safetensors";
+  const fs::path tagged = fs::temp_directory_path() / "freqcap_test_backbones_tagged.safetensors";
+  save_state_dict(plain, *mobilenet);
+  save_state_dict(tagged, *mobilenet, {{"model", "mobilenet_v2"}});
+  CHECK_THROWS_WITH(load_backbone_weights(*effnet, plain),
+                    Catch::Contains("not a state dict for 'efficientnet_b0'") && Catch::Contains("another backbone"));
+  CHECK_THROWS_WITH(load_backbone_weights(*effnet, tagged),
+                    Catch::Contains("weights for 'mobilenet_v2', not for 'efficientnet_b0'"));
+  CHECK_NOTHROW(load_backbone_weights(*mobilenet, tagged));
+  fs::remove(plain);
+  fs::remove(tagged);
+}
+
+TEST_CASE("inputs smaller than a backbone's minimum raise a clear error", "[backbones]") {
+  AlexNet net;
+  net.eval();
+  // AlexNet's features need 63 px: conv 11/4 -> 15 -> pool 7 -> pool 3 -> pool 1.
+  const Tensor<float> ok(Shape{1, 3, 63, 70});
+  CHECK(net.extract_features(ok).shape() == Shape{1, 256, 1, 1});
+  CHECK_THROWS_WITH(net.extract_features(Tensor<float>(Shape{1, 3, 62, 100})),
+                    Catch::Contains("alexnet") && Catch::Contains("62x100") && Catch::Contains("63"));
+  CHECK_THROWS_WITH(net.predict(Tensor<float>(Shape{1, 3, 100, 40})), Catch::Contains("40"));
+  CHECK_THROWS_WITH(net.predict(Tensor<float>(Shape{1, 1, 100, 100})), Catch::Contains("[N, 3, H, W]"));
+  CHECK_THROWS_WITH(make_backbone("vgg16"), Catch::Contains("unknown backbone 'vgg16'"));
+}
+
+TEST_CASE("feature maps have the documented shapes and inference keeps no graph", "[backbones]") {
+  for (const auto& name : {"mobilenet_v2", "efficientnet_b0"}) {
+    auto net = make_backbone(name);
+    net->eval();
+    const Tensor<float> x(Shape{1, 3, 64, 96}, 0.5f);
+    NoGradGuard ng;
+    const Var<float> f = net->features(Var<float>(x));
+    CHECK(f.shape() == Shape{1, net->feature_channels(), 2, 3});
+    CHECK(f.node()->parents.empty());
+    CHECK(!f.requires_grad());
+    CHECK(net->classify(f).shape() == Shape{1, 1000});
+  }
+}
+
+TEST_CASE("make_divisible follows torchvision's rounding", "[backbones]") {
+  // _make_divisible(v, 8): nearest multiple of 8, at least 8, never < 0.9 v.
+  CHECK(make_divisible(32.0) == 32);
+  CHECK(make_divisible(24.0 * 0.75) == 24);  // 18 -> 16, below 0.9 * 18 -> 24
+  CHECK(make_divisible(3.0) == 8);
+  CHECK(make_divisible(1280.0 * 1.4) == 1792);
+}
+
+TEST_CASE("scale_channels gradient matches finite differences", "[backbones][autograd]") {
+  std::mt19937 rng(3);
+  std::normal_distribution<double> nd;
+  Tensor<double> x(Shape{2, 3, 4, 5}), s(Shape{2, 3, 1, 1});
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = nd(rng);
+  for (std::int64_t i = 0; i < s.numel(); ++i) s.data()[i] = nd(rng);
+  const auto r = gradcheck([](const std::vector<Var<double>>& in) { return scale_channels(in[0], in[1]); },
+                           {Var<double>(x, true), Var<double>(s, true)});
+  INFO(r.message);
+  CHECK(r.ok);
+}
+
+TEST_CASE("stochastic depth drops whole samples in training and is the identity in eval", "[backbones]") {
+  StochasticDepth sd(0.25);
+  const std::int64_t N = 4000;
+  const Var<float> x(Tensor<float>(Shape{N, 2, 1, 3}, 1.0f));
+  sd.train();
+  const Tensor<float> y = sd.forward(x).value();
+  std::int64_t kept = 0;
+  for (std::int64_t n = 0; n < N; ++n) {
+    const float v = y.data()[n * 6];
+    for (int i = 1; i < 6; ++i) REQUIRE(y.data()[n * 6 + i] == v);  // one decision per sample
+    REQUIRE((v == 0.0f || std::abs(v - 1.0f / 0.75f) < 1e-6f));
+    kept += v != 0.0f;
+  }
+  // Binomial(4000, 0.75): sd = 27.4; allow 5 sd.
+  CHECK(std::abs(double(kept) - 3000.0) < 137.0);
+  sd.eval();
+  CHECK(sd.forward(x).node() == x.node());
+}
