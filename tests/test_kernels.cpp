@@ -463,3 +463,19 @@ TEST_CASE("conv2d rejects inconsistent shapes", "[kernels]") {
   s = conv_shape(1, 4, 2, 2, 4, 5, 1, 0, 1, 1);  // 5x5 kernel on a 2x2 image
   CHECK_THROWS_AS(s.validate(), freqcap::Error);
 }
+
+TEST_CASE("entry points accept plain double literals for float data", "[kernels]") {
+  // alpha, beta, eps and constants are not deduced, so 0.5 or 1e-5 work with float*.
+  std::vector<float> x{1, 2, 3, 4}, y(4), mean(1), rstd(1);
+  fk::axpb(x.data(), 2.0, 1.0, y.data(), 4);
+  CHECK(y == std::vector<float>{3, 5, 7, 9});
+  fk::axpy(0.5, x.data(), y.data(), 4);
+  CHECK(y == std::vector<float>{3.5f, 6, 8.5f, 11});
+  fk::layer_norm(x.data(), (const float*)nullptr, (const float*)nullptr, y.data(), mean.data(),
+                 rstd.data(), 1, 4, 1e-5);
+  CHECK(mean[0] == 2.5f);
+  CHECK(y[0] == Approx(-1.3416).epsilon(1e-4));
+  float c[1] = {0};
+  fk::gemm(false, false, 1, 1, 4, 1.0, x.data(), 4, x.data(), 1, 0.0, c, 1);
+  CHECK(c[0] == 30.0f);
+}

@@ -118,23 +118,25 @@ template <class T> void div(const T* a, const T* b, T* y, std::size_t n) {
   else div_scalar(a, b, y, n);
 }
 /// y = alpha * x + beta, x and y: [n].
-template <class T> void axpb(const T* x, T alpha, T beta, T* y, std::size_t n) {
+template <class T>
+void axpb(const T* x, std::type_identity_t<T> alpha, std::type_identity_t<T> beta, T* y,
+          std::size_t n) {
   if constexpr (std::is_same_v<T, float>) table().axpb(x, alpha, beta, y, n);
   else axpb_scalar(x, alpha, beta, y, n);
 }
 /// y += alpha * x, x and y: [n] (gradient accumulation).
-template <class T> void axpy(T alpha, const T* x, T* y, std::size_t n) {
+template <class T> void axpy(std::type_identity_t<T> alpha, const T* x, T* y, std::size_t n) {
   if constexpr (std::is_same_v<T, float>) table().axpy(alpha, x, y, n);
   else axpy_scalar(alpha, x, y, n);
 }
 /// y = x + s, x and y: [n] (PyTorch's add with a scalar; named _const so it
 /// cannot be confused with the scalar reference add_scalar).
-template <class T> void add_const(const T* x, T s, T* y, std::size_t n) {
-  axpb(x, T(1), s, y, n);
+template <class T> void add_const(const T* x, std::type_identity_t<T> s, T* y, std::size_t n) {
+  axpb<T>(x, T(1), s, y, n);
 }
 /// y = x * s, x and y: [n].
-template <class T> void mul_const(const T* x, T s, T* y, std::size_t n) {
-  axpb(x, s, T(0), y, n);
+template <class T> void mul_const(const T* x, std::type_identity_t<T> s, T* y, std::size_t n) {
+  axpb<T>(x, s, T(0), y, n);
 }
 /// y = act(x), x and y: [n].
 template <class T> void activation_forward(Act act, const T* x, T* y, std::size_t n) {

@@ -38,9 +38,9 @@ void gemm_scalar(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
 
 /// C = alpha * op(A) * op(B) + beta * C; shapes as gemm_scalar.
 template <class T>
-void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
-          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-          std::size_t ldc) {
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+          std::type_identity_t<T> alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+          std::type_identity_t<T> beta, T* c, std::size_t ldc) {
   if constexpr (std::is_same_v<T, float>)
     table().sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else gemm_scalar(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -75,9 +75,9 @@ FREQCAP_OMP(parallel for schedule(static) if (over_batch))
 /// A stride of 0 shares one matrix across the batch.
 template <class T>
 void gemm_batched(bool trans_a, bool trans_b, std::size_t batch, std::size_t m, std::size_t n,
-                  std::size_t k, T alpha, const T* a, std::size_t lda, std::size_t stride_a,
-                  const T* b, std::size_t ldb, std::size_t stride_b, T beta, T* c,
-                  std::size_t ldc, std::size_t stride_c) {
+                  std::size_t k, std::type_identity_t<T> alpha, const T* a, std::size_t lda,
+                  std::size_t stride_a, const T* b, std::size_t ldb, std::size_t stride_b,
+                  std::type_identity_t<T> beta, T* c, std::size_t ldc, std::size_t stride_c) {
   if constexpr (std::is_same_v<T, float>) {
     detail::sgemm_batched_with(table().sgemm, trans_a, trans_b, batch, m, n, k, alpha, a, lda,
                                stride_a, b, ldb, stride_b, beta, c, ldc, stride_c);

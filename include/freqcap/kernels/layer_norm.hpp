@@ -75,7 +75,7 @@ void layer_norm_backward_scalar(const T* dy, const T* x, const T* gamma, const T
 /// Layer norm forward; see layer_norm_scalar for shapes.
 template <class T>
 void layer_norm(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd,
-                std::size_t rows, std::size_t cols, T eps) {
+                std::size_t rows, std::size_t cols, std::type_identity_t<T> eps) {
   if constexpr (std::is_same_v<T, float>)
     table().layer_norm(x, gamma, beta, y, mean, rstd, rows, cols, eps);
   else layer_norm_scalar(x, gamma, beta, y, mean, rstd, rows, cols, eps);
