@@ -443,9 +443,9 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       std::vector<float> ws(fk::conv2d_workspace_size(s));
       fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), g);
       CHECK(max_norm_err(y, yr, ny, 1.0) <= 2e-5);
-      fk::conv2d_forward(s, x.data(), w.data(), (const float*)nullptr, y.data(), nullptr, g);
+      fk::conv2d_forward(s, x.data(), w.data(), nullptr, y.data(), nullptr, g);  // no bias
       std::vector<double> yr_nobias(ny);
-      fk::conv2d_forward_direct(s, xd.data(), wd.data(), (const double*)nullptr, yr_nobias.data());
+      fk::conv2d_forward_direct(s, xd.data(), wd.data(), nullptr, yr_nobias.data());
       CHECK(max_norm_err(y, yr_nobias, ny, 1.0) <= 2e-5);
       fk::conv2d_backward_input(s, dy.data(), w.data(), dx.data(), nullptr, g);
       CHECK(max_norm_err(dx, dxr, nx, 1.0) <= 2e-5);

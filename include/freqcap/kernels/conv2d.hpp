@@ -186,7 +186,8 @@ template <class F> void conv2d_for_each_tap(const Conv2dShape& s, F&& f) {
 
 /// y = conv(x, w) + bias by direct loops (bias may be nullptr).
 template <class T>
-void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w,
+                           const std::type_identity_t<T>* bias, T* y) {
   s.validate();
   const std::size_t plane = s.col_cols();
   for (std::size_t i = 0; i < s.batch * s.out_channels; ++i)
@@ -317,7 +318,7 @@ FREQCAP_OMP(parallel for schedule(static) if (s.batch * s.out_channels * oh * ow
 /// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
 /// Depthwise convolutions (C/groups == 1) run a direct per-plane loop instead.
 template <class T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::type_identity_t<T>* bias, T* y,
                     std::type_identity_t<T>* workspace = nullptr,
                     detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
