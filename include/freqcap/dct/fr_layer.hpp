@@ -88,6 +88,12 @@ class FRLayer {
     mask_ = ZigzagMask::keep_first(coef_.shape(), k);
     cache_valid_ = false;
   }
+  /// Restores a saved state: step counter t and K kept coefficients (loaders).
+  void restore(std::int64_t t, std::int64_t k) {
+    step_ = std::max<std::int64_t>(t, 0);
+    set_kept(k);
+    cache_valid_ = false;
+  }
   /// Replaces the schedule (keeps the step; the mask follows the new schedule).
   void set_schedule(const TruncationSchedule& s) {
     s.validate();
