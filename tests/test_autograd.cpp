@@ -279,8 +279,10 @@ TEST_CASE("backward frees the graph unless retain_graph", "[autograd][graph]") {
   REQUIRE_FALSE(h.has_grad());  // intermediate gradients are dropped
   const Tensor<double> g1 = x.grad();
   for (std::int64_t i = 0; i < 4; ++i) REQUIRE(g1(i) == Approx(std::exp(xv(i)) * (1 + xv(i))));
-  // The graph is gone, so a second backward reaches no leaf.
-  y.backward();
+  // The graph is gone: a second backward, from the same root or from a new
+  // value built on a freed node, is an error (as in PyTorch), and no gradient changes.
+  REQUIRE_THROWS_WITH(y.backward(), Catch::Contains("second time"));
+  REQUIRE_THROWS_WITH(sum(h).backward(), Catch::Contains("second time"));
   REQUIRE(max_abs_diff(x.grad(), g1) == 0.0);
 
   VD x2(xv, true);

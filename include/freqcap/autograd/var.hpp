@@ -41,6 +41,7 @@ struct Node {
   Tensor<T> grad;
   bool has_grad = false;
   bool requires_grad = false;
+  bool released = false;  ///< backward ran without retain_graph and freed the closure
   const char* op = "leaf";
   std::vector<std::shared_ptr<Node>> parents;
   /// Given this node's gradient, accumulates into the parents' gradients.
@@ -110,6 +111,9 @@ class Var {
     // Shared handles: freeing a child's closure must not free a parent still to visit.
     std::vector<std::shared_ptr<Node<T>>> order;
     topo_order(node_, order);
+    for (const auto& n : order)  // checked before any gradient moves
+      FREQCAP_CHECK(!n->released, "backward() through the graph a second time: op '", n->op,
+                    "' was freed by an earlier backward(); pass retain_graph = true to the first one");
     node_->accumulate(seed);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       Node<T>* n = it->get();
@@ -120,6 +124,7 @@ class Var {
         if (!retain_graph) {
           n->backward = nullptr;
           n->parents.clear();
+          n->released = true;
         }
       }
     }
