@@ -89,7 +89,8 @@ inline CaptionSet parse_reference_captions(const std::string& text, const std::s
   CaptionSet set;
   set.reserve(j.size());
   for (const auto& [key, value] : j.items()) {
-    const std::string ptr = "/" + detail::json_pointer_token(key);
+    std::string ptr(1, '/');
+    ptr += detail::json_pointer_token(key);
     CaptionEntry e{key, {}};
     if (value.is_string()) {
       e.captions.push_back(detail::caption_string(value, file, ptr));
@@ -114,7 +115,8 @@ inline CaptionSet parse_prediction_captions(const std::string& text, const std::
   CaptionSet set;
   set.reserve(j.size());
   for (const auto& [key, value] : j.items()) {
-    const std::string ptr = "/" + detail::json_pointer_token(key);
+    std::string ptr(1, '/');
+    ptr += detail::json_pointer_token(key);
     if (value.is_array()) {
       FREQCAP_CHECK(value.size() == 1, file, ": at ", ptr, ": a prediction list holds ",
                     value.size(), " captions, expected exactly one");
