@@ -5,6 +5,7 @@
 // scale op gradient and stochastic depth statistics.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -60,9 +61,11 @@ double relative_error(const Tensor<float>& got, const Tensor<float>& ref) {
   return m / std::max(max_abs(ref), 1e-30);
 }
 
-void check_parity(const std::string& model, const std::string& shapes) {
+// Compares `net_name` (default: model) with torchvision's `model` on every
+// reference input; an FR variant gets the dense weights through a DCT.
+void check_parity(const std::string& model, const std::string& shapes, const std::string& net_name = "") {
   ensure_reference(model, shapes);
-  auto net = make_backbone(model);
+  auto net = make_backbone(net_name.empty() ? model : net_name);
   load_backbone_weights(*net, parity_dir() / (model + ".weights.safetensors"));
   net->eval();
   const SafetensorsFile ref = SafetensorsFile::open(parity_dir() / (model + ".reference.safetensors"));
@@ -101,6 +104,72 @@ TEST_CASE("efficientnet_b0 parity with torchvision", "[backbones][parity][slow]"
 }
 TEST_CASE("efficientnet_b1 parity with torchvision", "[backbones][parity][slow]") {
   check_parity("efficientnet_b1", "2x224x224,1x160x96");
+}
+
+// The FR variants share the dense references: the same tree, dense weights
+// loaded through a DCT (all coefficients kept) reproduce torchvision.
+TEST_CASE("alexnet_fr parity with torchvision through a DCT of the dense weights", "[backbones][parity][slow]") {
+  check_parity("alexnet", "2x224x224,1x160x96", "alexnet_fr");
+}
+TEST_CASE("efficientnet_b0_fr parity with torchvision through a DCT of the dense weights",
+          "[backbones][parity][slow]") {
+  check_parity("efficientnet_b0", "2x224x224,1x160x96,1x299x299", "efficientnet_b0_fr");
+}
+
+TEST_CASE("FR variants keep torchvision's names and put FR layers where the seed does", "[backbones]") {
+  auto dense = make_backbone("efficientnet_b0");
+  auto fr = make_backbone("efficientnet_b0_fr");
+  const auto a = dense->state_dict().keys(), b = fr->state_dict().keys();
+  CHECK(a == b);
+  CHECK(dense->parameter_count() == fr->parameter_count());
+  std::vector<std::string> fr_names;
+  for (const auto& [name, layer] : dct::fr_layers(*fr)) fr_names.push_back(name);
+  // Every convolution but SE's, and the classifier's linear (Algorithm 3).
+  std::size_t convs = 0;
+  for (const auto& [name, m] : dense->named_modules())
+    if (dynamic_cast<nn::Conv2d*>(m.get()) && name.find(".fc") == std::string::npos) ++convs;
+  CHECK(fr_names.size() == convs + 1);
+  CHECK(std::find(fr_names.begin(), fr_names.end(), "features.0.0") != fr_names.end());
+  CHECK(std::find(fr_names.begin(), fr_names.end(), "features.2.1.block.3.0") != fr_names.end());
+  CHECK(std::find(fr_names.begin(), fr_names.end(), "classifier.1") != fr_names.end());
+  AlexNet alex_fr(10, 0.5, dct::FROptions());
+  CHECK(alex_fr.name() == "alexnet_fr");
+  CHECK(dct::fr_layers(alex_fr).size() == 8);  // 5 convolutions + 3 linears (Algorithm 2)
+}
+
+TEST_CASE("dense weights compress into an FR backbone after training", "[backbones]") {
+  // A dense MobileNet-sized check is enough: EfficientNet-B0 dense -> FR, all
+  // coefficients kept, then a quarter of each layer's coefficients.
+  manual_seed(11);
+  auto dense = make_backbone("efficientnet_b0", 10);
+  dense->eval();
+  const fs::path path = fs::temp_directory_path() / "freqcap_test_backbones_dense_b0.safetensors";
+  save_state_dict(path, *dense, {{"model", "efficientnet_b0"}});
+  auto fr = std::make_shared<EfficientNet>("efficientnet_b0_fr", 1.0, 1.0, 10, 0.2, 0.2, dct::FROptions());
+  load_backbone_weights(*fr, path);
+  fr->eval();
+  Tensor<float> x(Shape{1, 3, 64, 64});
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd;
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = nd(rng);
+  const Tensor<float> ref = dense->predict(x);
+  CHECK(relative_error(fr->predict(x), ref) <= 1e-4);
+  // Post-training compression: keep 25% of every FR layer's coefficients.
+  for (auto& [name, layer] : dct::fr_layers(*fr)) layer->set_kept(std::max<std::int64_t>(1, layer->coefficient_count() / 4));
+  const Tensor<float> compressed = fr->predict(x);
+  const double err = relative_error(compressed, ref);
+  CHECK(std::isfinite(err));
+  CHECK(err > 1e-4);  // the truncation is in effect
+  // Loading the coefficient file of the FR model back gives the same outputs.
+  const fs::path coef = fs::temp_directory_path() / "freqcap_test_backbones_coef_b0.safetensors";
+  save_state_dict(coef, *fr, {{"model", "efficientnet_b0_fr"}});
+  auto fr2 = std::make_shared<EfficientNet>("efficientnet_b0_fr", 1.0, 1.0, 10, 0.2, 0.2, dct::FROptions());
+  load_backbone_weights(*fr2, coef);
+  for (auto& [name, layer] : dct::fr_layers(*fr2)) layer->set_kept(std::max<std::int64_t>(1, layer->coefficient_count() / 4));
+  fr2->eval();
+  CHECK(relative_error(fr2->predict(x), compressed) == 0.0);
+  fs::remove(path);
+  fs::remove(coef);
 }
 
 TEST_CASE("backbone weight loading lists missing, unexpected and mis-shaped tensors in one error", "[backbones]") {
@@ -180,6 +249,26 @@ TEST_CASE("feature maps have the documented shapes and inference keeps no graph"
     CHECK(!f.requires_grad());
     CHECK(net->classify(f).shape() == Shape{1, 1000});
   }
+}
+
+TEST_CASE("backbones start from torchvision's initialisation", "[backbones]") {
+  manual_seed(5);
+  auto std_of = [](const Tensor<float>& t) {
+    double s = 0, s2 = 0;
+    for (std::int64_t i = 0; i < t.numel(); ++i) s += t.data()[i], s2 += double(t.data()[i]) * t.data()[i];
+    const double n = double(t.numel()), m = s / n;
+    return std::sqrt(s2 / n - m * m);
+  };
+  ResNet50 resnet;
+  // kaiming_normal_(fan_out): std = sqrt(2 / (out * kh * kw)).
+  const Tensor<float> w = resnet.layers[3]->at<Bottleneck>(0)->conv2->weight.value();  // [512, 512, 3, 3]
+  CHECK(std_of(w) == Approx(std::sqrt(2.0 / (512 * 9))).epsilon(0.01));
+  auto effnet = efficientnet_b0();
+  const Tensor<float> fc = effnet->classifier->at<nn::Linear>(1)->weight.value();  // U(+-1/sqrt(1000))
+  CHECK(std_of(fc) == Approx(1.0 / std::sqrt(1000.0) / std::sqrt(3.0)).epsilon(0.01));
+  CHECK(max_abs(effnet->classifier->at<nn::Linear>(1)->bias.value()) == 0.0);
+  MobileNetV2 mobilenet;
+  CHECK(std_of(mobilenet.classifier->at<nn::Linear>(1)->weight.value()) == Approx(0.01).epsilon(0.01));
 }
 
 TEST_CASE("make_divisible follows torchvision's rounding", "[backbones]") {

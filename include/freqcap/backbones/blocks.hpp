@@ -9,10 +9,13 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
 
+#include "freqcap/dct/fr_conv.hpp"
+#include "freqcap/dct/fr_linear.hpp"
 #include "freqcap/nn/nn.hpp"
 
 namespace freqcap::backbones {
@@ -91,17 +94,74 @@ struct ConvBNActOptions {
   FREQCAP_OPTION(Act, act) = Act::relu;
   FREQCAP_OPTION(double, bn_eps) = 1e-5;
   FREQCAP_OPTION(double, bn_momentum) = 0.1;
+  /// When set, the convolution is a dct::FRConv2d with these options.
+  FREQCAP_OPTION(std::optional<dct::FROptions>, fr);
 };
+
+/// A Conv2d, or a dct::FRConv2d (same names and shapes) when `fr` is set.
+inline std::shared_ptr<nn::UnaryModule> make_conv(const nn::Conv2dOptions& o,
+                                                  const std::optional<dct::FROptions>& fr = std::nullopt) {
+  if (fr) return std::make_shared<dct::FRConv2d>(o, *fr);
+  return std::make_shared<nn::Conv2d>(o);
+}
+/// A Linear, or a dct::FRLinear (same names and shapes) when `fr` is set.
+inline std::shared_ptr<nn::UnaryModule> make_linear(std::int64_t in, std::int64_t out,
+                                                    const std::optional<dct::FROptions>& fr = std::nullopt) {
+  if (fr) return std::make_shared<dct::FRLinear>(in, out, *fr);
+  return std::make_shared<nn::Linear>(in, out);
+}
+
+/// How torchvision initialises a backbone's Linear layers.
+enum class LinearInit {
+  pytorch_default,  ///< nn.Linear's own (AlexNet, ResNet)
+  uniform_out,      ///< U(-1/sqrt(out), 1/sqrt(out)), zero bias (EfficientNet)
+  normal_001,       ///< N(0, 0.01^2), zero bias (MobileNetV2)
+};
+
+/// torchvision's weight initialisation of a backbone: every convolution
+/// kaiming_normal_(mode="fan_out") with zero bias, Linear layers per
+/// `linear`; BatchNorm stays 1 / 0. FR layers get DCT(W0) of the same dense W0.
+inline void torchvision_init(nn::Module& root, LinearInit linear) {
+  auto init_conv = [](Tensor<float>& w, Var<float>& bias) {
+    nn::init::kaiming_normal_(w, 0.0, nn::init::FanMode::fan_out);
+    if (bias.defined()) nn::init::zeros_(bias.value());
+  };
+  auto init_linear = [linear](Tensor<float>& w, Var<float>& bias) {
+    const double out = static_cast<double>(w.dim(0));
+    if (linear == LinearInit::uniform_out) nn::init::uniform_(w, -1.0 / std::sqrt(out), 1.0 / std::sqrt(out));
+    else nn::init::normal_(w, 0.0, 0.01);
+    if (bias.defined()) nn::init::zeros_(bias.value());
+  };
+  NoGradGuard ng;
+  for (auto& [name, m] : root.named_modules()) {
+    if (auto* c = dynamic_cast<nn::Conv2d*>(m.get())) {
+      init_conv(c->weight.value(), c->bias);
+    } else if (auto* fc = dynamic_cast<dct::FRConv2d*>(m.get())) {
+      Tensor<float> w(fc->weight.shape());
+      init_conv(w, fc->bias);
+      fc->load_dense_weight(w);
+    } else if (linear == LinearInit::pytorch_default) {
+      continue;
+    } else if (auto* l = dynamic_cast<nn::Linear*>(m.get())) {
+      init_linear(l->weight.value(), l->bias);
+    } else if (auto* fl = dynamic_cast<dct::FRLinear*>(m.get())) {
+      Tensor<float> w(fl->weight.shape());
+      init_linear(w, fl->bias);
+      fl->load_dense_weight(w);
+    }
+  }
+}
 
 /// torchvision's Conv2dNormActivation: Sequential("0" Conv2d without bias,
 /// padding (k-1)/2; "1" BatchNorm2d; "2" activation unless Act::none).
 inline std::shared_ptr<nn::Sequential> conv_bn_act(const ConvBNActOptions& o) {
   auto seq = std::make_shared<nn::Sequential>();
-  seq->emplace_back<nn::Conv2d>(nn::Conv2dOptions(o.in(), o.out(), o.kernel())
-                                    .stride(o.stride())
-                                    .padding((o.kernel() - 1) / 2)
-                                    .groups(o.groups())
-                                    .bias(false));
+  seq->push_back(make_conv(nn::Conv2dOptions(o.in(), o.out(), o.kernel())
+                               .stride(o.stride())
+                               .padding((o.kernel() - 1) / 2)
+                               .groups(o.groups())
+                               .bias(false),
+                           o.fr()));
   seq->emplace_back<nn::BatchNorm2d>(nn::BatchNorm2dOptions(o.out()).eps(o.bn_eps()).momentum(o.bn_momentum()));
   switch (o.act()) {
     case Act::none: break;

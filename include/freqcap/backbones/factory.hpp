@@ -1,12 +1,15 @@
 // The backbone factory and weight import: make_backbone(name) for the names
 // of DESIGN.md, and load_backbone_weights(), which reads a safetensors state
 // dict (as tools/export_torchvision.py writes it) into a backbone and tells
-// a file for another backbone apart from a damaged one in its error.
+// a file for another backbone apart from a damaged one in its error. Dense
+// weights load into an FR variant through a DCT of each FR layer's weight
+// (post-training compression: then shrink each layer's kept coefficients).
 #pragma once
 
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "freqcap/backbones/alexnet.hpp"
@@ -17,9 +20,18 @@
 
 namespace freqcap::backbones {
 
-/// The dense backbones make_backbone() builds.
+/// Every backbone make_backbone() builds (dense, then FR variants).
 inline std::vector<std::string> backbone_names() {
-  return {"alexnet", "efficientnet_b0", "efficientnet_b1", "resnet50", "mobilenet_v2"};
+  return {"alexnet", "efficientnet_b0", "efficientnet_b1", "resnet50", "mobilenet_v2", "alexnet_fr",
+          "efficientnet_b0_fr"};
+}
+
+/// The dense backbone an FR variant derives from ("alexnet_fr" -> "alexnet"); other names unchanged.
+inline std::string dense_backbone_name(const std::string& name) {
+  const std::string suffix = "_fr";
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return name.substr(0, name.size() - suffix.size());
+  return name;
 }
 
 /// A freshly initialised backbone by name (training mode, like torchvision).
@@ -29,22 +41,37 @@ inline std::shared_ptr<Backbone> make_backbone(const std::string& name, std::int
   if (name == "efficientnet_b1") return efficientnet_b1(num_classes);
   if (name == "resnet50") return std::make_shared<ResNet50>(num_classes);
   if (name == "mobilenet_v2") return std::make_shared<MobileNetV2>(num_classes);
+  if (name == "alexnet_fr") return std::make_shared<AlexNet>(num_classes, 0.5, dct::FROptions());
+  if (name == "efficientnet_b0_fr") return efficientnet_b0_fr(num_classes);
   std::string known;
   for (const auto& n : backbone_names()) known += (known.empty() ? "" : ", ") + n;
   detail::fail("make_backbone: unknown backbone '", name, "' (known: ", known, ")");
 }
 
+/// How load_backbone_weights reads FR layers' "weight" tensors.
+enum class WeightForm {
+  automatic,     ///< dense when the file's metadata names the dense model of an FR backbone
+  dense,         ///< dense weights: each FR layer gets DCT(weight)
+  coefficients,  ///< FR coefficients, loaded as they are
+};
+
 /// Loads the safetensors state dict at `path` into `net`. A file whose
 /// metadata names another model, or which shares fewer than half of the
 /// backbone's tensor names, is reported as a weight file for another
 /// backbone; otherwise every missing, unexpected or mis-shaped tensor is
-/// listed together (Module::load_state_dict). Nothing changes on error.
-inline void load_backbone_weights(Backbone& net, const std::filesystem::path& path) {
+/// listed together (Module::load_state_dict). Dense weights (a torchvision
+/// export for "alexnet" loaded into "alexnet_fr") go through a DCT into the FR
+/// layers. Nothing changes on error.
+inline void load_backbone_weights(Backbone& net, const std::filesystem::path& path,
+                                  WeightForm form = WeightForm::automatic) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const auto& meta = file.metadata();
-  if (auto it = meta.find("model"); it != meta.end())
-    FREQCAP_CHECK(it->second == net.name(), path.string(), ": holds weights for '", it->second, "', not for '",
-                  net.name(), "'");
+  const std::string dense_name = dense_backbone_name(net.name());
+  if (auto it = meta.find("model"); it != meta.end()) {
+    FREQCAP_CHECK(it->second == net.name() || it->second == dense_name, path.string(), ": holds weights for '",
+                  it->second, "', not for '", net.name(), "'");
+    if (form == WeightForm::automatic && it->second != net.name()) form = WeightForm::dense;
+  }
   const nn::StateDict own = net.state_dict();
   std::size_t shared = 0;
   std::string first_missing, first_unexpected;
@@ -58,7 +85,20 @@ inline void load_backbone_weights(Backbone& net, const std::filesystem::path& pa
                 "another backbone?): only ", shared, " of its ", own.size(), " tensors are present (first missing '",
                 first_missing, "'", first_unexpected.empty() ? "" : ", first unexpected '", first_unexpected,
                 first_unexpected.empty() ? "" : "'", ")");
-  load_state_dict(net, path);
+  nn::StateDict dict = read_state_dict(path);
+  if (form == WeightForm::dense) {
+    for (const auto& [name, layer] : dct::fr_layers(net)) {
+      const std::string key = name + ".weight";
+      if (!dict.contains(key) || !std::holds_alternative<Tensor<float>>(dict.at(key))) continue;
+      const Tensor<float> w = dict.get<float>(key);
+      if (w.shape() == layer->coefficients().shape()) dict.set(key, dct::from_dense(w));
+    }
+  }
+  try {
+    net.load_state_dict(dict);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
 }
 
 }  // namespace freqcap::backbones

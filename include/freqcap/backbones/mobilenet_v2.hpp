@@ -60,6 +60,7 @@ class MobileNetV2 : public Backbone {
     classifier = register_module("classifier", std::make_shared<nn::Sequential>());
     classifier->emplace_back<nn::Dropout>(dropout);
     classifier->emplace_back<nn::Linear>(last_channel, num_classes);
+    torchvision_init(*this, LinearInit::normal_001);
   }
 
   /// x [N, 3, H, W] -> [N, 1280, ceil(H/32), ceil(W/32)].

@@ -66,6 +66,7 @@ class ResNet50 : public Backbone {
     }
     avgpool = register_module("avgpool", std::make_shared<nn::AdaptiveAvgPool2d>(1));
     fc = register_module("fc", std::make_shared<nn::Linear>(2048, num_classes));
+    torchvision_init(*this, LinearInit::pytorch_default);
   }
 
   /// x [N, 3, H, W] -> layer4's output [N, 2048, ceil(H/32), ceil(W/32)].

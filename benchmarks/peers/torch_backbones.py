@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""PyTorch peer of benchmarks/bench_backbones.cpp: forward latency of the
+torchvision backbones (eval, no_grad, logits) at N x 3 x 299 x 299.
+
+usage: /usr/bin/python3 benchmarks/peers/torch_backbones.py --threads 1 [--batch 1 16]
+       [--models alexnet ...] [--json out.json]
+Each model is timed in NCHW and in channels_last; both are printed and the
+faster one is marked. Times are medians over rounds: wall ms and process CPU
+ms per call. The script re-executes itself once with OMP/OpenBLAS thread
+counts and glibc's MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ set, since
+they must be in the environment when the process starts.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+MODELS = ["alexnet", "efficientnet_b0", "efficientnet_b1", "resnet50", "mobilenet_v2"]
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, nargs="+", default=[1])
+    p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    p.add_argument("--min-time", type=float, default=2.0, help="seconds of timed calls per case")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--json", help="also write results here")
+    return p.parse_args()
+
+
+args = parse()
+env = {"OMP_NUM_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads),
+       "MKL_NUM_THREADS": str(args.threads), "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
+       "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+if any(os.environ.get(k) != v for k, v in env.items()):
+    os.environ.update(env)
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import torch  # noqa: E402
+import torchvision  # noqa: E402
+
+torch.set_num_threads(args.threads)
+torch.set_grad_enabled(False)
+
+
+def time_ms(fn):
+    """(wall, cpu) ms per call: medians over rounds (at least one call per round)."""
+    fn()
+    fn()
+    wall, cpu = [], []
+    for _ in range(args.rounds):
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
+        while True:
+            fn()
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= args.min_time / args.rounds:
+                break
+        wall.append(el / n * 1e3)
+        cpu.append((time.process_time() - c0) / n * 1e3)
+    wall.sort()
+    cpu.sort()
+    return wall[len(wall) // 2], cpu[len(cpu) // 2]
+
+
+def main():
+    torch.manual_seed(0)
+    out = []
+    for name in args.models:
+        model = getattr(torchvision.models, name)(weights=None).eval()
+        for b in args.batch:
+            x = torch.randn(b, 3, 299, 299)
+            res = {}
+            for layout in ("nchw", "channels_last"):
+                if layout == "channels_last":
+                    m = model.to(memory_format=torch.channels_last)
+                    xx = x.contiguous(memory_format=torch.channels_last)
+                else:
+                    m, xx = model, x
+                res[layout] = time_ms(lambda: m(xx))
+            best = min(res, key=lambda k: res[k][0])
+            for layout, (ms, cpu) in res.items():
+                out.append({"name": f"{name}/{b}", "layout": layout, "ms": ms, "cpu_ms": cpu,
+                            "best": layout == best})
+                print(f"{name + '/' + str(b):22s} {layout:14s} {ms:10.2f} ms wall {cpu:10.2f} ms cpu"
+                      f"{'  *' if layout == best else ''}", flush=True)
+            model = model.to(memory_format=torch.contiguous_format)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": {"torch": torch.__version__, "torchvision": torchvision.__version__,
+                                "threads": args.threads}, "results": out}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
