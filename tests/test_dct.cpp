@@ -63,7 +63,7 @@ std::vector<dct::Index> sorted_indices(const Shape& shape) {
 }  // namespace
 
 TEST_CASE("dct: FFTW DCT-II/III equal the direct sums (double, odd lengths, any axes)", "[dct]") {
-  for (const Shape& shape : {Shape{7}, Shape{1}, Shape{3, 5}, Shape{2, 1, 9}, Shape{5, 3, 11, 4}}) {
+  for (const Shape& shape : {Shape{7}, Shape{1}, Shape{3, 5}, Shape{2, 1, 9}, Shape{5, 3, 11, 4}, Shape{40, 33, 3}}) {
     const auto x = randn<double>(shape, 11);
     std::vector<std::vector<std::int64_t>> axes_sets = {dct::detail::all_axes(shape.size()), {0}, {-1}};
     if (shape.size() >= 3) axes_sets.push_back({0, 2});
@@ -209,6 +209,10 @@ TEST_CASE("dct: keep_first masks match a brute-force sort; box, gather and scatt
       REQUIRE(kept.numel() == k);
       for (std::int64_t r = 0; r < k; ++r) CHECK(kept(r) == c.at(sorted[std::size_t(r)]));
       CHECK(max_abs_diff(m.scatter_kept(kept), c * expect) == 0.0);
+      std::vector<double> rowmajor;
+      for (std::int64_t i = 0; i < n; ++i)
+        if (expect.data()[i] != 0.0) rowmajor.push_back(c.data()[i]);
+      CHECK(m.gather_kept_rowmajor(c).to_vector() == rowmajor);
     }
   }
 }

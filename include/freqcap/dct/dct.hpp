@@ -23,6 +23,10 @@
 
 #include "freqcap/core/tensor_ops.hpp"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 namespace freqcap::dct {
 
 /// Which transform: forward orthonormal DCT-II, or its inverse (DCT-III).
@@ -131,7 +135,8 @@ inline std::mutex& fftw_planner_mutex() {
   return m;
 }
 
-/// In-place plans keyed by (shape, axes, kind, alignment of the buffer).
+/// In-place batched 1-D plans: `howmany` contiguous rows of length n, keyed by
+/// (n, howmany, kind, alignment of the first row).
 template <class T>
 class PlanCache {
  public:
@@ -140,34 +145,21 @@ class PlanCache {
     static PlanCache cache;
     return cache;
   }
-  /// The plan for an in-place transform of a contiguous buffer of `shape`
-  /// over `axes` (sorted, length > 1). Made on first use; `buf` is only used
-  /// for its address and alignment (FFTW_ESTIMATE does not touch it).
-  Plan get(const Shape& shape, const std::vector<std::int64_t>& axes, Kind kind, T* buf) {
-    const int align = Fftw<T>::alignment(buf);
-    Key key{shape, axes, kind, align};
+  /// The plan for rows [howmany, n] starting at `buf` (used only for its
+  /// address and alignment: FFTW_ESTIMATE does not touch the array).
+  Plan get(std::int64_t n, std::int64_t howmany, Kind kind, T* buf) {
+    Key key{n, howmany, kind, Fftw<T>::alignment(buf)};
     std::lock_guard<std::mutex> lock(fftw_planner_mutex());
     auto it = plans_.find(key);
     if (it != plans_.end()) return it->second;
-    const Strides st = contiguous_strides(shape);
-    std::vector<fftw_iodim64> dims, hdims;
-    std::vector<fftw_r2r_kind> kinds;
-    std::vector<bool> is_axis(shape.size(), false);
-    for (auto a : axes) is_axis[std::size_t(a)] = true;
-    for (std::size_t d = 0; d < shape.size(); ++d) {
-      fftw_iodim64 io{static_cast<std::ptrdiff_t>(shape[d]), static_cast<std::ptrdiff_t>(st[d]),
-                      static_cast<std::ptrdiff_t>(st[d])};
-      if (is_axis[d]) {
-        dims.push_back(io);
-        kinds.push_back(kind == Kind::dct2 ? FFTW_REDFT10 : FFTW_REDFT01);
-      } else if (shape[d] > 1) {
-        hdims.push_back(io);
-      }
-    }
-    Plan p = Fftw<T>::make(int(dims.size()), dims.data(), int(hdims.size()), hdims.data(), buf, kinds.data());
-    FREQCAP_CHECK(p != nullptr, "dct: FFTW could not plan a ", kind == Kind::dct2 ? "DCT-II" : "DCT-III",
-                  " of shape ", shape_str(shape));
-    plans_.emplace(std::move(key), p);
+    const fftw_iodim64 dim{static_cast<std::ptrdiff_t>(n), 1, 1};
+    const fftw_iodim64 many{static_cast<std::ptrdiff_t>(howmany), static_cast<std::ptrdiff_t>(n),
+                            static_cast<std::ptrdiff_t>(n)};
+    const fftw_r2r_kind k = kind == Kind::dct2 ? FFTW_REDFT10 : FFTW_REDFT01;
+    Plan p = Fftw<T>::make(1, &dim, 1, &many, buf, &k);
+    FREQCAP_CHECK(p != nullptr, "dct: FFTW could not plan ", howmany, " ", kind == Kind::dct2 ? "DCT-II" : "DCT-III",
+                  "s of length ", n);
+    plans_.emplace(key, p);
     return p;
   }
   std::size_t size() {
@@ -179,9 +171,51 @@ class PlanCache {
   }
 
  private:
-  using Key = std::tuple<Shape, std::vector<std::int64_t>, Kind, int>;
+  using Key = std::tuple<std::int64_t, std::int64_t, Kind, int>;
   std::map<Key, Plan> plans_;
 };
+
+/// Unnormalised REDFT10/01 of every contiguous row of data [rows, n], in place;
+/// the rows are split over OpenMP threads in equal chunks (one plan per chunk size).
+template <class T>
+void transform_rows(T* data, std::int64_t rows, std::int64_t n, Kind kind) {
+  int threads = 1;
+#if defined(_OPENMP)
+  if (!omp_in_parallel() && double(rows) * double(n) >= 65536.0)
+    threads = int(std::min<std::int64_t>(omp_get_max_threads(), rows));
+#endif
+  const std::int64_t chunk = (rows + threads - 1) / threads;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int t = 0; t < threads; ++t) {
+    const std::int64_t r0 = std::int64_t(t) * chunk, r1 = std::min(rows, r0 + chunk);
+    if (r1 <= r0) continue;
+    T* p = data + r0 * n;
+    Fftw<T>::execute(PlanCache<T>::instance().get(n, r1 - r0, kind, p), p);
+  }
+}
+
+/// [outer, a, b] -> [outer, b, a]: a blocked copy through 16 x 16 tiles, each
+/// gathered into a small buffer so neither side walks more than 16 lines at
+/// a power-of-two stride (which would thrash the cache sets).
+template <class T>
+void swap_last_two(const T* src, T* dst, std::int64_t outer, std::int64_t a, std::int64_t b) {
+  constexpr std::int64_t tile = 16;
+  const std::int64_t ta = (a + tile - 1) / tile, tb = (b + tile - 1) / tile;
+#pragma omp parallel for schedule(static) if (outer * a * b >= 65536)
+  for (std::int64_t blk = 0; blk < outer * ta; ++blk) {
+    const std::int64_t o = blk / ta, i0 = (blk % ta) * tile, i1 = std::min(a, i0 + tile);
+    const T* s = src + o * a * b;
+    T* d = dst + o * a * b;
+    T buf[tile * tile];
+    for (std::int64_t jb = 0; jb < tb; ++jb) {
+      const std::int64_t j0 = jb * tile, j1 = std::min(b, j0 + tile);
+      for (std::int64_t i = i0; i < i1; ++i)
+        for (std::int64_t j = j0; j < j1; ++j) buf[(j - j0) * tile + (i - i0)] = s[i * b + j];
+      for (std::int64_t j = j0; j < j1; ++j)
+        for (std::int64_t i = i0; i < i1; ++i) d[j * a + i] = buf[(j - j0) * tile + (i - i0)];
+    }
+  }
+}
 
 template <class T>
 Tensor<T> transform(const Tensor<T>& x, const std::vector<std::int64_t>& axes_in, Kind kind) {
@@ -193,8 +227,25 @@ Tensor<T> transform(const Tensor<T>& x, const std::vector<std::int64_t>& axes_in
   Tensor<T> out = x.clone();  // contiguous, 64-byte aligned, offset 0
   if (axes.empty() || out.numel() == 0) return out;
   if (kind == Kind::dct3) scale_axes(out, axes, true);
-  auto plan = PlanCache<T>::instance().get(out.shape(), axes, kind, out.data());
-  Fftw<T>::execute(plan, out.data());
+  // One axis at a time: the last axis in place on contiguous rows; any other
+  // axis is first swapped last ([outer, n, inner] -> [outer, inner, n]) since
+  // FFTW's strided (column) transforms are several times slower than rows.
+  const Shape& sh = out.shape();
+  Tensor<T> tmp;
+  for (auto a : axes) {
+    const std::int64_t n = sh[std::size_t(a)];
+    std::int64_t inner = 1;
+    for (std::size_t d = std::size_t(a) + 1; d < sh.size(); ++d) inner *= sh[d];
+    const std::int64_t outer = out.numel() / (n * inner);
+    if (inner == 1) {
+      transform_rows(out.data(), outer, n, kind);
+      continue;
+    }
+    if (tmp.numel() != out.numel()) tmp = Tensor<T>::empty({out.numel()});
+    swap_last_two(out.data(), tmp.data(), outer, n, inner);
+    transform_rows(tmp.data(), outer * inner, n, kind);
+    swap_last_two(tmp.data(), out.data(), outer, inner, n);
+  }
   if (kind == Kind::dct2) scale_axes(out, axes, false);
   return out;
 }

@@ -138,12 +138,12 @@ class FRLayer {
   /// True when the eval cache holds the reconstruction of the current kept coefficients.
   bool cache_matches() {
     if (!cache_valid_ || snapshot_.numel() != mask_.kept()) return false;
-    const Tensor<float> now = mask_.gather_kept(coef_.value());
+    const Tensor<float> now = mask_.gather_kept_rowmajor(coef_.value());
     return std::memcmp(now.data(), snapshot_.data(), sizeof(float) * std::size_t(now.numel())) == 0;
   }
   void store_cache(Tensor<float> value) {
     cache_ = std::move(value);
-    snapshot_ = mask_.gather_kept(coef_.value());
+    snapshot_ = mask_.gather_kept_rowmajor(coef_.value());
     cache_valid_ = true;
   }
 

@@ -164,11 +164,47 @@ class ZigzagMask {
     return std::lexicographical_compare(idx.begin(), idx.end(), first_excluded_.begin(), first_excluded_.end());
   }
 
+  /// Calls fn(full_offset, box_offset, length) for every run of kept
+  /// coefficients along the last axis (row-major offsets into shape() and
+  /// into box()); runs come in row-major order. O(rows of the box + K).
+  template <class F>
+  void for_each_kept_run(F&& fn) const {
+    const std::size_t d = shape_.size();
+    if (kept_ == 0) return;
+    if (d == 0) return fn(std::int64_t(0), std::int64_t(0), std::int64_t(1));
+    const std::int64_t n_last = shape_[d - 1];
+    const Strides sf = contiguous_strides(shape_), sb = contiguous_strides(box_);
+    Index pre(d - 1, 0);
+    for (std::size_t a = 0; a + 1 < d; ++a)
+      if (box_[a] == 0) return;
+    for (;;) {
+      std::int64_t p = 0, of = 0, ob = 0;
+      for (std::size_t a = 0; a + 1 < d; ++a) p += pre[a], of += pre[a] * sf[a], ob += pre[a] * sb[a];
+      std::int64_t len;
+      if (full()) {
+        len = n_last;
+      } else {
+        const std::int64_t room = level_ - p;  // last-axis indices j < room have sum < level
+        len = std::clamp<std::int64_t>(room, 0, n_last);
+        if (room >= 0 && room < n_last &&
+            std::lexicographical_compare(pre.begin(), pre.end(), first_excluded_.begin(), first_excluded_.end() - 1))
+          ++len;  // (pre, room) is on the cut level and comes before the first excluded index
+      }
+      if (len > 0) fn(of, ob, len);
+      std::size_t a = d - 1;
+      for (; a-- > 0;) {
+        if (++pre[a] < box_[a]) break;
+        pre[a] = 0;
+      }
+      if (a == std::size_t(-1)) return;
+    }
+  }
+
   /// The mask as a 0/1 tensor of `shape`.
   template <class T>
   Tensor<T> to_tensor() const {
     Tensor<T> m(shape_, T(0));
-    for_each_in_zigzag_order(shape_, kept_, [&](std::int64_t off) { m.data()[off] = T(1); });
+    for_each_kept_run([&](std::int64_t of, std::int64_t, std::int64_t len) { std::fill_n(m.data() + of, len, T(1)); });
     return m;
   }
 
@@ -180,15 +216,8 @@ class ZigzagMask {
                   shape_str(shape_));
     const Tensor<T> cc = c.contiguous();
     Tensor<T> out(box_, T(0));
-    const Strides sf = contiguous_strides(shape_), sb = contiguous_strides(box_);
-    for_each_in_zigzag_order(shape_, kept_, [&](std::int64_t off) {
-      std::int64_t ob = 0, r = off;
-      for (std::size_t a = 0; a < shape_.size(); ++a) {
-        const std::int64_t i = r / sf[a];
-        r -= i * sf[a];
-        ob += i * sb[a];
-      }
-      out.data()[ob] = cc.data()[off];
+    for_each_kept_run([&](std::int64_t of, std::int64_t ob, std::int64_t len) {
+      std::copy_n(cc.data() + of, len, out.data() + ob);
     });
     return out;
   }
@@ -200,15 +229,8 @@ class ZigzagMask {
     FREQCAP_CHECK(box.shape() == box_, "ZigzagMask: box ", shape_str(box.shape()), " expected ", shape_str(box_));
     const Tensor<T> bc = box.contiguous();
     Tensor<T> out(shape_, T(0));
-    const Strides sf = contiguous_strides(shape_), sb = contiguous_strides(box_);
-    for_each_in_zigzag_order(shape_, kept_, [&](std::int64_t off) {
-      std::int64_t ob = 0, r = off;
-      for (std::size_t a = 0; a < shape_.size(); ++a) {
-        const std::int64_t i = r / sf[a];
-        r -= i * sf[a];
-        ob += i * sb[a];
-      }
-      out.data()[off] = bc.data()[ob];
+    for_each_kept_run([&](std::int64_t of, std::int64_t ob, std::int64_t len) {
+      std::copy_n(bc.data() + ob, len, out.data() + of);
     });
     return out;
   }
@@ -217,7 +239,28 @@ class ZigzagMask {
   template <class T>
   Tensor<T> apply(const Tensor<T>& c) const {
     if (full()) return c.clone();
-    return scatter_box(masked_box(c));
+    FREQCAP_CHECK(c.shape() == shape_, "ZigzagMask: coefficients ", shape_str(c.shape()), " for a mask of ",
+                  shape_str(shape_));
+    const Tensor<T> cc = c.contiguous();
+    Tensor<T> out(shape_, T(0));
+    for_each_kept_run([&](std::int64_t of, std::int64_t, std::int64_t len) {
+      std::copy_n(cc.data() + of, len, out.data() + of);
+    });
+    return out;
+  }
+
+  /// The kept coefficients of `c` in row-major (not rank) order: [K]. Cheap;
+  /// for comparing two coefficient tensors under the same mask.
+  template <class T>
+  Tensor<T> gather_kept_rowmajor(const Tensor<T>& c) const {
+    const Tensor<T> cc = c.contiguous();
+    Tensor<T> out = Tensor<T>::empty({kept_});
+    std::int64_t i = 0;
+    for_each_kept_run([&](std::int64_t of, std::int64_t, std::int64_t len) {
+      std::copy_n(cc.data() + of, len, out.data() + i);
+      i += len;
+    });
+    return out;
   }
 
   /// The kept coefficients of `c` in rank order: [K].
