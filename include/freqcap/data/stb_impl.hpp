@@ -1,5 +1,5 @@
 // The stb_image / stb_image_write implementations for a header-only library:
-// compiled with STB_IMAGE_STATIC / STBIW_STATIC, so every translation unit
+// compiled with STB_IMAGE_STATIC / STB_IMAGE_WRITE_STATIC, so every translation unit
 // that includes this header gets its own internal-linkage copy and no symbol
 // is duplicated across TUs or clashes with a consumer's own stb (or Debian's
 // libstb). Include it only through data/image.hpp. If a consumer includes
@@ -39,7 +39,7 @@
 #include <stb_image.h>
 #undef STB_IMAGE_IMPLEMENTATION
 
-#define STBIW_STATIC
+#define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb_image_write.h>
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
