@@ -33,7 +33,9 @@ inline FRPath resolve_reconstruction_path(FRPath p, const ZigzagMask& mask) {
 template <class T>
 Tensor<T> fr_reconstruct(const Tensor<T>& c, const ZigzagMask& mask, FRPath path, BasisCache<T>& bases) {
   if (resolve_reconstruction_path(path, mask) == FRPath::box) return box_idct(mask.masked_box(c), mask.shape(), bases);
-  return idct(mask.apply(c));
+  Tensor<T> w = mask.apply(c);  // a fresh contiguous copy
+  idct_(w);
+  return w;
 }
 
 /// W = IDCT(C * M) over all axes of C; `value`, when given, is that result
@@ -48,7 +50,10 @@ Var<T> fr_weight(const Var<T>& c, const ZigzagMask& mask, FRPath path = FRPath::
   Tensor<T> w = value ? *value : fr_reconstruct(c.value(), mask, p, *bases);
   return Var<T>::make(std::move(w), {c}, "fr_weight", [c, mask, p, bases](const Tensor<T>& g) {
     if (p == FRPath::box) c.accumulate(mask.scatter_box(box_dct(g, mask.box(), *bases)));
-    else c.accumulate(mask.apply(dct(g)));
+    else {
+      Tensor<T> gc = dct(g);
+      c.accumulate(mask.full() ? gc : mask.apply(gc));
+    }
   });
 }
 
