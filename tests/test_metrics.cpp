@@ -1,4 +1,4 @@
-// Tests for text/standardize.hpp, data/caption_json.hpp and metrics/*.hpp.
+// Tests for text/standardize.hpp, text/caption_json.hpp and metrics/*.hpp.
 // Parity: tests/fixtures/metrics/nltk_reference.json is written by
 // tools/metrics_reference.py with NLTK 3.8 from tests/fixtures/metrics/captions.json
 // (BLEU within 1e-6, METEOR within 1e-3 as the issue asks; both are in fact
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "freqcap/data/caption_json.hpp"
+#include "freqcap/text/caption_json.hpp"
 #include "freqcap/metrics/bleu.hpp"
 #include "freqcap/metrics/cider.hpp"
 #include "freqcap/metrics/evaluate.hpp"

@@ -30,7 +30,7 @@
 #include "freqcap/text/standardize.hpp"
 
 // data and io
-#include "freqcap/data/caption_json.hpp"
+#include "freqcap/text/caption_json.hpp"
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/idx.hpp"
 #include "freqcap/io/atomic_file.hpp"

@@ -27,7 +27,7 @@
 #endif
 
 #include "freqcap/core/error.hpp"
-#include "freqcap/data/caption_json.hpp"
+#include "freqcap/text/caption_json.hpp"
 #include "freqcap/metrics/bleu.hpp"
 #include "freqcap/metrics/cider.hpp"
 #include "freqcap/metrics/meteor.hpp"
