@@ -1,10 +1,10 @@
 // Forward latency of every backbone (eval mode, no graph: features + head,
 // i.e. the logits) at N x 3 x 299 x 299 for N = 1 and 16, the seed paper's
-// input size. Thread count from OMP_NUM_THREADS / FREQCAP_NUM_THREADS; the
+// input size. Thread count from FREQCAP_NUM_THREADS (else all cores); the
 // PyTorch peer is benchmarks/peers/torch_backbones.py. Batch 16 is heavy
 // (seconds per call on 2 cores): select with --benchmark_filter.
 //
-//   OMP_NUM_THREADS=1 bench_backbones --benchmark_filter='/1$'
+//   FREQCAP_NUM_THREADS=1 bench_backbones --benchmark_filter='/1/'
 #include <benchmark/benchmark.h>
 
 #include <memory>

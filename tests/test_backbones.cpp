@@ -15,6 +15,8 @@
 
 #include "freqcap/autograd/gradcheck.hpp"
 #include "freqcap/backbones/factory.hpp"
+#include "freqcap/data/image.hpp"  // with test_image.cpp: two TUs with freqcap's static stb must link
+#include "freqcap/data/preprocess.hpp"
 
 #ifndef FREQCAP_SOURCE_DIR
 #define FREQCAP_SOURCE_DIR "."
@@ -269,6 +271,16 @@ TEST_CASE("backbones start from torchvision's initialisation", "[backbones]") {
   CHECK(max_abs(effnet->classifier->at<nn::Linear>(1)->bias.value()) == 0.0);
   MobileNetV2 mobilenet;
   CHECK(std_of(mobilenet.classifier->at<nn::Linear>(1)->weight.value()) == Approx(0.01).epsilon(0.01));
+}
+
+TEST_CASE("a decoded image runs through preprocessing and a backbone", "[backbones]") {
+  const Tensor<float> img = load_image(fs::path(FREQCAP_SOURCE_DIR) / "tests" / "fixtures" / "image" / "gradient.png");
+  const Tensor<float> x = fixed_size_preprocess(96)(img);
+  auto net = make_backbone("mobilenet_v2");
+  net->eval();
+  const Tensor<float> f = net->extract_features(x.reshape(Shape{1, 3, 96, 96}));
+  CHECK(f.shape() == Shape{1, 1280, 3, 3});
+  CHECK(std::isfinite(max_abs(f)));
 }
 
 TEST_CASE("make_divisible follows torchvision's rounding", "[backbones]") {

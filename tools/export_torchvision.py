@@ -42,7 +42,7 @@ def write_safetensors(path, tensors, metadata=None):
         items.append(data)
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
-    tmp = str(path) + ".tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"  # unique: parallel test processes may write the same file
     with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(text)))
         f.write(text)

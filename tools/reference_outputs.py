@@ -103,7 +103,9 @@ def main():
     ex.write_safetensors(out / f"{args.model}.reference.safetensors", tensors,
                          {"model": args.model, "shapes": args.shapes,
                           "parameter_count": ex.parameter_count(model)})
-    (out / f"{args.model}.done").write_text("ok\n")
+    done = out / f"{args.model}.done.{os.getpid()}"
+    done.write_text("ok\n")
+    os.replace(done, out / f"{args.model}.done")
     print(f"{out}: {args.model} references for {args.shapes}")
 
 
