@@ -136,10 +136,16 @@ class FRLayer {
   }
 
   /// True when the eval cache holds the reconstruction of the current kept coefficients.
-  bool cache_matches() {
+  bool cache_matches() const {
     if (!cache_valid_ || snapshot_.numel() != mask_.kept()) return false;
-    const Tensor<float> now = mask_.gather_kept_rowmajor(coef_.value());
-    return std::memcmp(now.data(), snapshot_.data(), sizeof(float) * std::size_t(now.numel())) == 0;
+    const Tensor<float> c = coef_.value().contiguous();
+    bool same = true;
+    std::int64_t i = 0;
+    mask_.for_each_kept_run([&](std::int64_t of, std::int64_t, std::int64_t len) {
+      if (same) same = std::memcmp(c.data() + of, snapshot_.data() + i, sizeof(float) * std::size_t(len)) == 0;
+      i += len;
+    });
+    return same;
   }
   void store_cache(Tensor<float> value) {
     cache_ = std::move(value);
