@@ -274,7 +274,8 @@ TEST_CASE("fr: stored_numbers counts kept coefficients plus every dense number",
   // FR linear bias 12; dense linear 12*5 + 5.
   CHECK(c.dense == 8 + 4 * 8 + 1 + 12 + 65);
   CHECK(stored_numbers(model) == 70 + 118);
-  CHECK(c.dense_total() == model.state_dict().size() * 0 + 216 + 192 + 118);
+  CHECK(c.dense_total() == 216 + 192 + 118);
+  CHECK(c.dense_total() == model.parameter_count() + 8 + 8 + 1);  // + BN running stats and count
   // Parameter names stay torchvision's.
   const auto keys = model.state_dict().keys();
   CHECK(keys[0] == "0.weight");
