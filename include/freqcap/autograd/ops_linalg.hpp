@@ -38,20 +38,11 @@ Tensor<T> mm(const Tensor<T>& a, const Tensor<T>& b) {
       std::size_t lda = 0, ldb = 0;
       if (M > 0 && N > 0 && K > 0 && gemm_operand(M, K, a.strides()[a.ndim() - 2], a.strides()[a.ndim() - 1], ta, lda) &&
           gemm_operand(K, N, b.strides()[b.ndim() - 2], b.strides()[b.ndim() - 1], tb, ldb)) {
-        const Shape ab(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
-        const Shape batch = broadcast_shapes(ab, bb);
-        Shape out_shape = batch;
-        out_shape.push_back(M);
-        out_shape.push_back(N);
-        Tensor<T> out = Tensor<T>::empty(out_shape);
-        const Strides as(a.strides().begin(), a.strides().end() - 2), bs(b.strides().begin(), b.strides().end() - 2);
-        for_each_broadcast2(batch, broadcast_strides(ab, as, batch), broadcast_strides(bb, bs, batch),
-                            [&](std::int64_t i, std::int64_t oa, std::int64_t ob) {
-                              kernels::gemm<float>(ta, tb, static_cast<std::size_t>(M), static_cast<std::size_t>(N),
-                                                   static_cast<std::size_t>(K), 1.0f, a.data() + oa, lda, b.data() + ob,
-                                                   ldb, 0.0f, out.data() + i * M * N, static_cast<std::size_t>(N));
-                            });
-        return out;
+        return batched_product(a, b, [&](const float* pa, const float* pb, float* pc) {
+          kernels::gemm<float>(ta, tb, static_cast<std::size_t>(M), static_cast<std::size_t>(N),
+                               static_cast<std::size_t>(K), 1.0f, pa, lda, pb, ldb, 0.0f, pc,
+                               static_cast<std::size_t>(N));
+        });
       }
     }
   }

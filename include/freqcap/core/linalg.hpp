@@ -23,11 +23,12 @@ auto map_matrix(const T* p, std::int64_t rows, std::int64_t cols, std::int64_t r
 }
 }  // namespace detail
 
-/// Matrix product with NumPy/PyTorch batching: a [..., M, K] x b [..., K, N]
-/// -> [..., M, N]; leading (batch) dimensions broadcast. Both inputs need at
-/// least two dimensions. No input is copied, whatever its strides.
-template <class T>
-Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+/// The batching of a matrix product: checks a [..., M, K] x b [..., K, N],
+/// broadcasts the batch dimensions, allocates out [..., M, N] and calls
+/// product(A, B, C) with the first element of each batch item's matrices
+/// (A and B keep their input strides; C is contiguous [M, N]).
+template <class T, class Product>
+Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, Product&& product) {
   FREQCAP_CHECK(a.ndim() >= 2 && b.ndim() >= 2, "matmul needs matrices, got shapes ",
                 shape_str(a.shape()), " and ", shape_str(b.shape()));
   const std::int64_t M = a.dim(-2), K = a.dim(-1), N = b.dim(-1);
@@ -40,18 +41,27 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   out_shape.push_back(N);
   Tensor<T> out = Tensor<T>::empty(out_shape);
   const Strides as(a.strides().begin(), a.strides().end() - 2), bs(b.strides().begin(), b.strides().end() - 2);
-  const std::int64_t ars = a.strides()[a.ndim() - 2], acs = a.strides()[a.ndim() - 1];
-  const std::int64_t brs = b.strides()[b.ndim() - 2], bcs = b.strides()[b.ndim() - 1];
   T* o = out.data();
   detail::for_each_broadcast2(batch, broadcast_strides(ab, as, batch), broadcast_strides(bb, bs, batch),
                               [&](std::int64_t i, std::int64_t oa, std::int64_t ob) {
-                                auto A = detail::map_matrix(a.data() + oa, M, K, ars, acs);
-                                auto B = detail::map_matrix(b.data() + ob, K, N, brs, bcs);
-                                Eigen::Map<detail::RowMatrix<T>> C(o + i * M * N, M, N);
-                                if (K == 0) C.setZero();
-                                else C.noalias() = A * B;
+                                product(a.data() + oa, b.data() + ob, o + i * M * N);
                               });
   return out;
+}
+
+/// Matrix product with NumPy/PyTorch batching: a [..., M, K] x b [..., K, N]
+/// -> [..., M, N]; leading (batch) dimensions broadcast. Both inputs need at
+/// least two dimensions. No input is copied, whatever its strides.
+template <class T>
+Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+  return batched_product(a, b, [&](const T* pa, const T* pb, T* pc) {
+    const std::int64_t M = a.dim(-2), K = a.dim(-1), N = b.dim(-1);
+    auto A = detail::map_matrix(pa, M, K, a.strides()[a.ndim() - 2], a.strides()[a.ndim() - 1]);
+    auto B = detail::map_matrix(pb, K, N, b.strides()[b.ndim() - 2], b.strides()[b.ndim() - 1]);
+    Eigen::Map<detail::RowMatrix<T>> C(pc, M, N);
+    if (K == 0) C.setZero();
+    else C.noalias() = A * B;
+  });
 }
 
 }  // namespace freqcap
