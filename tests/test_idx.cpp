@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support.hpp"
+
 #include <unistd.h>
 #include <zlib.h>
 
@@ -22,32 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("freqcap_idx_" + std::to_string(::getpid()) + "_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using freqcap::testing::TempDir;
+using freqcap::testing::read_bytes;
+using freqcap::testing::write_bytes;
 
 /// Independent decompression: zlib's inflate API on the whole gzip member.
 std::string inflate_gzip(const std::string& gz) {
@@ -130,7 +109,7 @@ TEST_CASE("Fashion-MNIST train split loads 60,000 labelled images", "[idx]") {
 }
 
 TEST_CASE("idx reader reads plain files and rejects damaged ones naming the file", "[idx]") {
-  TempDir dir;
+  TempDir dir("idx");
   const std::string gz = read_bytes(debian_dir / "t10k-labels-idx1-ubyte.gz");
   const std::string plain = inflate_gzip(gz);
 
@@ -196,7 +175,7 @@ TEST_CASE("idx reader reads plain files and rejects damaged ones naming the file
 }
 
 TEST_CASE("load_fashion_mnist checks label count and range", "[idx]") {
-  TempDir dir;
+  TempDir dir("idx");
   const std::string images = idx_file(0x803, {2, 28, 28}, std::string(2 * 28 * 28, '\x80'));
   write_gz(dir / "t10k-images-idx3-ubyte.gz", images);
   SECTION("count mismatch") {

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support.hpp"
+
 #include <sys/resource.h>
 
 #include <csignal>
@@ -27,36 +29,9 @@ using freqcap::TensorRef;
 
 namespace {
 
-/// A unique temporary directory, removed with its contents on destruction.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("freqcap_st_" + std::to_string(::getpid()) + "_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-  std::size_t count() const {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
-};
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using freqcap::testing::TempDir;
+using freqcap::testing::read_bytes;
+using freqcap::testing::write_bytes;
 
 /// A hand-built safetensors file: length prefix, header text, data bytes.
 std::string raw_file(const std::string& header, const std::string& data, std::uint64_t claimed = 0) {
@@ -100,7 +75,7 @@ bool same_bits(const Tensor<T>& a, const Tensor<T>& b) {
 }  // namespace
 
 TEST_CASE("safetensors round trips every dtype bit for bit", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   std::mt19937 rng(7);
   // Random bit patterns include NaNs, infinities and subnormals for the float types.
   auto tf = random_tensor<float>({3, 5}, rng);
@@ -150,7 +125,7 @@ TEST_CASE("safetensors round trips every dtype bit for bit", "[safetensors]") {
 }
 
 TEST_CASE("safetensors metadata round trips", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const std::map<std::string, std::string> meta = {
       {"format", "pt"}, {"config", R"({"d_model": 256, "vocab": ["a", "\"b\""]})"}, {"empty", ""},
       {"unicode", "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x91\x97"}, {"newline\tkey", "line1\nline2\\"}};
@@ -162,7 +137,7 @@ TEST_CASE("safetensors metadata round trips", "[safetensors]") {
 }
 
 TEST_CASE("safetensors writer produces the reference byte layout", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   // One F32 tensor: the header is compact JSON with keys dtype, shape, data_offsets.
   const fs::path p1 = dir / "one.safetensors";
   freqcap::save_safetensors(p1, {{"attn.0", Tensor<float>::from({1, 2, 3}, {0, 1, 2, 3, 4, 5})}});
@@ -191,7 +166,7 @@ TEST_CASE("safetensors writer produces the reference byte layout", "[safetensors
 }
 
 TEST_CASE("safetensors converts stored dtypes to the requested element type", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const std::vector<float> v = {0.1f, -3.5f, 65504.0f, 1e-6f, 70000.0f, 1.0f / 3.0f};
   const auto t = Tensor<float>::from_vector({6}, v);
   const fs::path p = dir / "conv.safetensors";
@@ -231,7 +206,7 @@ TEST_CASE("safetensors converts stored dtypes to the requested element type", "[
 }
 
 TEST_CASE("safetensors reader rejects malformed files with errors naming file and tensor", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const std::string d8(8, '\x01');
   const std::string ok = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   // sanity: the well-formed version opens
@@ -307,7 +282,7 @@ TEST_CASE("safetensors reader rejects malformed files with errors naming file an
 }
 
 TEST_CASE("safetensors dtypes freqcap cannot convert are named on read", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const fs::path p = dir / "i16.safetensors";
   const std::int16_t vals[4] = {-3, 7, 32767, -32768};
   std::string d(8, '\0');
@@ -320,7 +295,7 @@ TEST_CASE("safetensors dtypes freqcap cannot convert are named on read", "[safet
 }
 
 TEST_CASE("safetensors writer rejects bad input and keeps the old file on failure", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const fs::path p = dir / "model.safetensors";
   freqcap::save_safetensors(p, {{"w", Tensor<float>::from({2}, {1.0f, 2.0f})}}, {{"v", "1"}});
   const std::string before = read_bytes(p);
@@ -372,7 +347,7 @@ TEST_CASE("safetensors writer rejects bad input and keeps the old file on failur
 }
 
 TEST_CASE("atomic_file replaces the target and cleans up after a failing producer", "[safetensors][io]") {
-  TempDir dir;
+  TempDir dir("st");
   const fs::path p = dir / "out.txt";
   freqcap::write_file_atomic(p, "first");
   CHECK(read_bytes(p) == "first");
@@ -432,7 +407,7 @@ TEST_CASE("safetensors reader agrees with an independent Python writer", "[safet
   const auto m = f.get<std::uint8_t>("mask").to_vector();
   for (int i = 0; i < 6; ++i) CHECK(m[static_cast<std::size_t>(i)] == i * 51);
   // And our writer reproduces the Python writer's file byte for byte.
-  TempDir dir;
+  TempDir dir("st");
   const fs::path p = dir / "rewrite.safetensors";
   std::vector<std::pair<std::string, TensorRef>> all;
   for (const auto& name : f.names()) {
