@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <random>
 
+#include <unistd.h>
+
 #include "freqcap/autograd/gradcheck.hpp"
 #include "freqcap/autograd/ops_reduce.hpp"
 #include "freqcap/core/fp16.hpp"
