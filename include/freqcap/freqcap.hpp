@@ -25,6 +25,17 @@
 // nn: modules, initialisers, optimizers, schedules
 #include "freqcap/nn/nn.hpp"
 
+// dct: DCT-II/III, zigzag masks, Frequency Regularization layers, compressed files
+#include "freqcap/dct/compress.hpp"
+#include "freqcap/dct/dct.hpp"
+#include "freqcap/dct/fr_conv.hpp"
+#include "freqcap/dct/fr_linear.hpp"
+#include "freqcap/dct/schedule.hpp"
+#include "freqcap/dct/zigzag.hpp"
+
+// backbones: AlexNet, EfficientNet-B0/B1, ResNet-50, MobileNetV2 (+ FR variants)
+#include "freqcap/backbones/factory.hpp"
+
 // text and metrics
 #include "freqcap/metrics/evaluate.hpp"
 #include "freqcap/text/standardize.hpp"
@@ -33,6 +44,8 @@
 #include "freqcap/text/caption_json.hpp"
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/idx.hpp"
+#include "freqcap/data/image.hpp"
+#include "freqcap/data/preprocess.hpp"
 #include "freqcap/io/atomic_file.hpp"
 #include "freqcap/io/safetensors.hpp"
 #include "freqcap/io/state_dict.hpp"
