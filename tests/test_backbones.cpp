@@ -9,6 +9,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -321,3 +324,35 @@ TEST_CASE("stochastic depth drops whole samples in training and is the identity 
   sd.eval();
   CHECK(sd.forward(x).node() == x.node());
 }
+
+#if defined(FREQCAP_HAVE_EXAMPLES) && FREQCAP_HAVE_EXAMPLES
+TEST_CASE("freqcap-classify prints the top-5 classes of an image and fails cleanly on bad input",
+          "[backbones][examples]") {
+  const fs::path dir = fs::temp_directory_path() / "freqcap_test_backbones_classify";
+  fs::create_directories(dir);
+  const fs::path weights = dir / "mobilenet_v2.safetensors", out = dir / "out.txt";
+  auto net = make_backbone("mobilenet_v2");
+  save_state_dict(weights, *net, {{"model", "mobilenet_v2"}});
+  const std::string exe = std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-classify";
+  const std::string image = std::string(FREQCAP_SOURCE_DIR) + "/tests/fixtures/image/";
+  auto run = [&](const std::string& args) {
+    const std::string cmd = "'" + exe + "' --threads 1 --weights '" + weights.string() + "' " + args + " > '" +
+                            out.string() + "' 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::make_pair(rc, text);
+  };
+  const auto [rc, text] = run("'" + image + "gradient.png' '" + image + "gradient.jpg'");
+  INFO(text);
+  CHECK(rc == 0);
+  CHECK(text.find("gradient.png\n  1\t") != std::string::npos);
+  CHECK(text.find("gradient.jpg\n  1\t") != std::string::npos);
+  CHECK(text.find("  5\t") != std::string::npos);
+  const auto [rc_bad, text_bad] = run("'" + image + "truncated.png'");
+  CHECK(rc_bad != 0);
+  CHECK(text_bad.find("error: ") != std::string::npos);
+  CHECK(text_bad.find("truncated.png") != std::string::npos);
+  fs::remove_all(dir);
+}
+#endif
