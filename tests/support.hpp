@@ -1,9 +1,12 @@
-// Helpers shared by freqcap's test files: a self-removing temporary directory
-// and whole-file byte reads and writes.
+// Helpers shared by freqcap's test files: a self-removing temporary directory,
+// whole-file byte reads and writes, seeded random tensors and a mixed-type
+// error measure.
 #pragma once
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +14,10 @@
 #include <random>
 #include <sstream>
 #include <string>
+
+#include <catch2/catch.hpp>
+
+#include "freqcap/core/tensor.hpp"
 
 namespace freqcap::testing {
 
@@ -48,6 +55,28 @@ inline std::string read_bytes(const fs::path& p) {
 inline void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// A tensor of N(0, scale^2) samples from a seeded generator.
+template <class T>
+Tensor<T> randn(const Shape& s, unsigned seed, double scale = 1.0) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> d(0.0, scale);
+  Tensor<T> t(s);
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(d(rng));
+  return t;
+}
+
+/// Largest |a - b| over two tensors of one shape, possibly of different types.
+template <class A, class B>
+double max_abs_diff(const Tensor<A>& a, const Tensor<B>& b) {
+  REQUIRE(a.shape() == b.shape());
+  const auto va = a.to_vector();
+  const auto vb = b.to_vector();
+  double m = 0;
+  for (std::size_t i = 0; i < va.size(); ++i)
+    m = std::max(m, std::abs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
+  return m;
 }
 
 }  // namespace freqcap::testing

@@ -6,6 +6,8 @@
 // (written by tools/autograd_reference.py) within 1e-10 (double) / 1e-5 (float).
 #include <catch2/catch.hpp>
 
+#include "support.hpp"
+
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -22,16 +24,10 @@ using namespace freqcap;
 using VD = Var<double>;
 using Inputs = std::vector<VD>;
 
+using freqcap::testing::randn;
+
 namespace {
 
-template <class T>
-Tensor<T> randn(const Shape& s, unsigned seed, double scale = 1.0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> d(0.0, scale);
-  Tensor<T> t(s);
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(d(rng));
-  return t;
-}
 
 VD param(const Shape& s, unsigned seed, double scale = 1.0) { return VD(randn<double>(s, seed, scale), true); }
 

@@ -5,6 +5,8 @@
 // against FFTW.
 #include <catch2/catch.hpp>
 
+#include "support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -18,26 +20,12 @@
 using namespace freqcap;
 using freqcap::dct::Kind;
 
+using freqcap::testing::randn;
+using freqcap::testing::max_abs_diff;
+
 namespace {
 
-template <class T>
-Tensor<T> randn(const Shape& s, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> n;
-  Tensor<T> t(s);
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(n(rng));
-  return t;
-}
 
-template <class A, class B>
-double max_abs_diff(const Tensor<A>& a, const Tensor<B>& b) {
-  REQUIRE(a.shape() == b.shape());
-  const auto va = a.to_vector();
-  const auto vb = b.to_vector();
-  double m = 0;
-  for (std::size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(double(va[i]) - double(vb[i])));
-  return m;
-}
 
 // Brute force: every flat index of `shape`, sorted by (index sum, i0, i1, ...).
 std::vector<dct::Index> sorted_indices(const Shape& shape) {

@@ -8,6 +8,8 @@
 // compression (Parseval: the error is exactly the dropped energy).
 #include <catch2/catch.hpp>
 
+#include "support.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -29,26 +31,12 @@ using namespace freqcap;
 using dct::FROptions;
 using dct::FRPath;
 
+using freqcap::testing::randn;
+using freqcap::testing::max_abs_diff;
+
 namespace {
 
-template <class T>
-Tensor<T> randn(const Shape& s, unsigned seed, double scale = 1.0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> n(0.0, scale);
-  Tensor<T> t(s);
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(n(rng));
-  return t;
-}
 
-template <class A, class B>
-double max_abs_diff(const Tensor<A>& a, const Tensor<B>& b) {
-  REQUIRE(a.shape() == b.shape());
-  const auto va = a.to_vector();
-  const auto vb = b.to_vector();
-  double m = 0;
-  for (std::size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(double(va[i]) - double(vb[i])));
-  return m;
-}
 
 double max_abs(const Tensor<float>& a) {
   double m = 0;
