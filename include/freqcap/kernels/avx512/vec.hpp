@@ -109,47 +109,9 @@ FREQCAP_INLINE_AVX512 Vec exp(Vec x) {
   return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), y);
 }
 
-/// 1 / (1 + exp(-x)).
-FREQCAP_INLINE_AVX512 Vec sigmoid(Vec x) {
-  const Vec one = set1(1.0f);
-  return div(one, add(one, exp(sub(zero(), x))));
-}
-
-/// tanh(x): odd polynomial for |x| < 0.625 (ref: Cephes tanhf), else
-/// 1 - 2 / (exp(2|x|) + 1) with the sign of x; exactly +-1 beyond |x| = 9.
-FREQCAP_INLINE_AVX512 Vec tanh(Vec x) {
-  const Vec ax = abs(x);
-  const Vec z = mul(x, x);
-  Vec p = set1(-5.70498872745e-3f);
-  p = fma(p, z, set1(2.06390887954e-2f));
-  p = fma(p, z, set1(-5.37397155531e-2f));
-  p = fma(p, z, set1(1.33314422036e-1f));
-  p = fma(p, z, set1(-3.33332819422e-1f));
-  const Vec small = fma(mul(p, z), x, x);
-  const Vec e = exp(mul(min(ax, set1(9.0f)), set1(2.0f)));
-  const Vec big = copysign(sub(set1(1.0f), div(set1(2.0f), add(e, set1(1.0f)))), x);
-  return select_lt(ax, set1(0.625f), small, big);
-}
-
-/// erfc(x) with small relative error everywhere (ref: Numerical Recipes erfcc,
-/// Chebyshev fit, fractional error < 1.2e-7 before float rounding).
-FREQCAP_INLINE_AVX512 Vec erfc(Vec x) {
-  const Vec z = abs(x);
-  const Vec t = div(set1(1.0f), fma(z, set1(0.5f), set1(1.0f)));
-  Vec p = set1(0.17087277f);
-  p = fma(p, t, set1(-0.82215223f));
-  p = fma(p, t, set1(1.48851587f));
-  p = fma(p, t, set1(-1.13520398f));
-  p = fma(p, t, set1(0.27886807f));
-  p = fma(p, t, set1(-0.18628806f));
-  p = fma(p, t, set1(0.09678418f));
-  p = fma(p, t, set1(0.37409196f));
-  p = fma(p, t, set1(1.00002368f));
-  p = fma(p, t, set1(-1.26551223f));
-  const Vec z2 = mul(z, z), z2_lo = fma(z, z, sub(zero(), z2));  // z*z = z2 + z2_lo exactly
-  const Vec r = mul(mul(t, exp(sub(p, z2))), sub(set1(1.0f), z2_lo));  // exp(-z2_lo) ~ 1 - z2_lo
-  return select_lt(x, zero(), sub(set1(2.0f), r), r);
-}
+#define FREQCAP_SIMD_INLINE FREQCAP_INLINE_AVX512
+#include "freqcap/kernels/simd/vec_math.inc"
+#undef FREQCAP_SIMD_INLINE
 
 }  // namespace freqcap::kernels::avx512::v
 
