@@ -13,13 +13,14 @@
 
 namespace freqcap::backbones {
 
-class AlexNet : public Backbone {
+/// features: x [N, 3, H, W] -> [N, 256, h, w] (h = 6 at 224).
+class AlexNet : public PooledBackbone {
  public:
   /// With `fr`, every convolution and linear layer is an FR layer (the
   /// seed's Algorithm 2) and the backbone is named "alexnet_fr".
   explicit AlexNet(std::int64_t num_classes = 1000, double dropout = 0.5,
                    const std::optional<dct::FROptions>& fr = std::nullopt)
-      : Backbone("AlexNet", fr ? "alexnet_fr" : "alexnet", 256, 63) {
+      : PooledBackbone("AlexNet", fr ? "alexnet_fr" : "alexnet", 256, 63) {
     using nn::Conv2dOptions, nn::Pool2dOptions;
     features_ = register_module("features", std::make_shared<nn::Sequential>());
     auto& f = *features_;
@@ -47,21 +48,6 @@ class AlexNet : public Backbone {
     c.emplace_back<nn::ReLU>();
     c.push_back(make_linear(4096, num_classes, fr));
   }
-
-  /// x [N, 3, H, W] -> [N, 256, h, w] (h = 6 at 224).
-  Var<float> features(const Var<float>& x) override {
-    check_input(x.shape());
-    return features_->forward(x);
-  }
-  /// features [N, C, h, w] -> [N, num_classes].
-  Var<float> classify(const Var<float>& f) override {
-    Var<float> h = avgpool->forward(f);
-    return classifier->forward(reshape(h, Shape{h.dim(0), -1}));
-  }
-
-  std::shared_ptr<nn::Sequential> features_;  ///< "features"
-  std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
-  std::shared_ptr<nn::Sequential> classifier;
 };
 
 }  // namespace freqcap::backbones

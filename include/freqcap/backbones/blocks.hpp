@@ -71,6 +71,28 @@ class Backbone : public nn::UnaryModule {
   std::int64_t min_input_size_;
 };
 
+/// torchvision's features -> avgpool -> flatten -> classifier layout (AlexNet,
+/// EfficientNet): subclasses fill the three modules, registered in that order.
+class PooledBackbone : public Backbone {
+ public:
+  using Backbone::Backbone;
+
+  /// x [N, 3, H, W] -> the last feature map of `features`.
+  Var<float> features(const Var<float>& x) override {
+    check_input(x.shape());
+    return features_->forward(x);
+  }
+  /// features [N, C, h, w] -> [N, num_classes].
+  Var<float> classify(const Var<float>& f) override {
+    Var<float> h = avgpool->forward(f);
+    return classifier->forward(reshape(h, Shape{h.dim(0), -1}));
+  }
+
+  std::shared_ptr<nn::Sequential> features_;  ///< "features"
+  std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
+  std::shared_ptr<nn::Sequential> classifier;
+};
+
 /// The activation after a conv + BN.
 enum class Act { none, relu, relu6, silu };
 

@@ -57,14 +57,15 @@ class MBConv : public nn::UnaryModule {
 };
 
 /// EfficientNet-B{0,1}; other (width, depth) pairs build the same family.
-class EfficientNet : public Backbone {
+/// features: x [N, 3, H, W] -> [N, 1280 x width, ceil(H/32), ceil(W/32)].
+class EfficientNet : public PooledBackbone {
  public:
   /// With `fr`, every convolution outside SE and the classifier's linear are
   /// FR layers (the seed's Algorithm 3 on torchvision's tree).
   EfficientNet(std::string name, double width_mult, double depth_mult, std::int64_t num_classes = 1000,
                double dropout = 0.2, double stochastic_depth_prob = 0.2,
                const std::optional<dct::FROptions>& fr = std::nullopt)
-      : Backbone("EfficientNet", std::move(name), 4 * make_divisible(320 * width_mult), 1) {
+      : PooledBackbone("EfficientNet", std::move(name), 4 * make_divisible(320 * width_mult), 1) {
     const MBConvConfig b0[7] = {{1, 3, 1, 32, 16, 1},   {6, 3, 2, 16, 24, 2},   {6, 5, 2, 24, 40, 2},
                                 {6, 3, 2, 40, 80, 3},   {6, 5, 1, 80, 112, 3},  {6, 5, 2, 112, 192, 4},
                                 {6, 3, 1, 192, 320, 1}};
@@ -98,21 +99,6 @@ class EfficientNet : public Backbone {
     classifier->push_back(make_linear(feature_channels(), num_classes, fr));
     torchvision_init(*this, LinearInit::uniform_out);
   }
-
-  /// x [N, 3, H, W] -> [N, 1280, ceil(H/32), ceil(W/32)].
-  Var<float> features(const Var<float>& x) override {
-    check_input(x.shape());
-    return features_->forward(x);
-  }
-  /// features [N, C, h, w] -> [N, num_classes].
-  Var<float> classify(const Var<float>& f) override {
-    Var<float> h = avgpool->forward(f);
-    return classifier->forward(reshape(h, Shape{h.dim(0), -1}));
-  }
-
-  std::shared_ptr<nn::Sequential> features_;  ///< "features"
-  std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
-  std::shared_ptr<nn::Sequential> classifier;
 };
 
 /// EfficientNet-B0 (width 1.0, depth 1.0).
