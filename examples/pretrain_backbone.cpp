@@ -1,0 +1,99 @@
+// freqcap-pretrain-backbone: pretrains the Fashion Scenes backbone
+// ("scenes_cnn", backbones/scenes_cnn.hpp) to name the class and colour of
+// single Fashion-MNIST items drawn as the scenes generator draws them
+// (model/pretrain_backbone.hpp), printing one line per epoch, and saves the
+// weights as a safetensors state dict that backbones::load_backbone_weights
+// reads. --bench-batches N then times features() on 128x128 batches of 64.
+//
+//   freqcap-pretrain-backbone --fashion-mnist /usr/share/datasets/fashion-mnist
+//       --out scenes_cnn.safetensors --minutes 12 --threads 2
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "freqcap/core/memory.hpp"
+#include "freqcap/core/threads.hpp"
+#include "freqcap/io/state_dict.hpp"
+#include "freqcap/kernels/dispatch.hpp"
+#include "freqcap/model/pretrain_backbone.hpp"
+#include "freqcap/version.hpp"
+
+using namespace freqcap;
+
+namespace {
+
+// Images per second of features() on random [batch, 3, 128, 128] inputs in [0, 1].
+double features_throughput(backbones::ScenesCNN& net, int batches, std::int64_t batch) {
+  Tensor<float> x(Shape{batch, 3, 128, 128});
+  nn::init::uniform_(x, 0.0, 1.0);
+  net.eval();
+  (void)net.extract_features(x);  // warm-up
+  const auto t = std::chrono::steady_clock::now();
+  for (int i = 0; i < batches; ++i) (void)net.extract_features(x);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  return static_cast<double>(batches * batch) / secs;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pretrain the Fashion Scenes backbone (scenes_cnn) on single items: class and colour"};
+  model::PretrainOptions o;
+  std::string data_dir = fashion_mnist_default_dir, out;
+  int threads = 0, bench_batches = 0;
+  app.add_option("--fashion-mnist", data_dir, "folder with the Fashion-MNIST idx .gz files")->capture_default_str();
+  app.add_option("--out", out, "where to save the weights (safetensors)")->required();
+  app.add_option("--epochs", o.epochs, "passes over the 55,000 training items (at most, with --minutes)")
+      ->capture_default_str();
+  app.add_option("--minutes", o.minutes, "wall-time budget; the lr schedule is fitted to it (0 = none)")
+      ->capture_default_str();
+  app.add_option("--batch", o.batch, "batch size")->capture_default_str();
+  app.add_option("--lr", o.lr, "peak AdamW learning rate (warmup, then cosine)")->capture_default_str();
+  app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
+  app.add_option("--label-smoothing", o.label_smoothing, "on both heads")->capture_default_str();
+  app.add_option("--canvas", o.canvas, "side of the training canvas in pixels")->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of initialisation, item draws and shuffling")->capture_default_str();
+  app.add_option("--train-items", o.train_items, "use the first N training items (0 = all 55,000)");
+  app.add_option("--val-items", o.val_items, "validate on the first N held-out items (0 = all 5,000)");
+  app.add_option("--threads", threads, "worker threads (default: FREQCAP_NUM_THREADS, else all cores)");
+  app.add_option("--bench-batches", bench_batches, "then time features() on N batches of 64 scenes at 128x128");
+  CLI11_PARSE(app, argc, argv);
+  o.fashion_mnist_dir = data_dir;
+
+  try {
+    keep_freed_tensor_memory();
+    const int used_threads = init_threads(threads);
+    manual_seed(static_cast<unsigned>(o.seed));
+    backbones::ScenesCNN net;
+    std::printf("freqcap %s: scenes_cnn, %lld parameters, canvas %d, batch %d, lr %g, %d threads, kernels %s\n",
+                version_string, static_cast<long long>(net.parameter_count()), o.canvas, o.batch, o.lr, used_threads,
+                kernels::isa_name(kernels::active_isa()));
+    std::fflush(stdout);
+    const auto cpu0 = std::clock();
+    const model::PretrainResult r = model::pretrain_scenes_backbone(net, o, [](const model::PretrainEpoch& e) {
+      std::printf("epoch %d: %lld items  %.0f items/s  loss %.4f  train class %.4f  val class %.4f  val colour %.4f"
+                  "  lr %.2g  (%.1f s)\n",
+                  e.epoch, static_cast<long long>(e.items), e.items_per_second, e.loss, e.train_class_accuracy,
+                  e.val_class_accuracy, e.val_colour_accuracy, e.lr, e.seconds);
+      std::fflush(stdout);
+    });
+    const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+    save_state_dict(out, net,
+                    {{"model", net.name()},
+                     {"val_class_accuracy", std::to_string(r.val_class_accuracy)},
+                     {"val_colour_accuracy", std::to_string(r.val_colour_accuracy)},
+                     {"input", "RGB value/255 in [0,1], no mean/std"}});
+    std::printf("val class accuracy %.4f, val colour accuracy %.4f after %d epochs (%lld steps, %lld items) in "
+                "%.1f s (CPU %.1f s, %.2f cores); saved %s\n",
+                r.val_class_accuracy, r.val_colour_accuracy, r.epochs, static_cast<long long>(r.steps),
+                static_cast<long long>(r.items), r.seconds, cpu, cpu / std::max(r.seconds, 1e-9), out.c_str());
+    if (bench_batches > 0)
+      std::printf("features() at 128x128, batch 64: %.1f images/s\n", features_throughput(net, bench_batches, 64));
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
