@@ -3,7 +3,8 @@
 // RandomRotation(+-0.1)) on float images [C, H, W] or batches [N, C, H, W]
 // (data/image.hpp's layout, values in [0, 1]). augment_image() applies
 // explicit AugmentParams; Augmenter draws them per image from a portable,
-// seeded xoshiro256** stream whose state() can be checkpointed and resumed.
+// seeded xoshiro256** stream (core/random.hpp's Rng) whose state() can be
+// checkpointed and resumed.
 //
 // Keras semantics followed (TF 2.x / Keras 2.x preprocessing layers):
 //  - contrast: c ~ U[1-f, 1+f); per channel (x - mean) * c + mean, mean over
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include "freqcap/core/error.hpp"
+#include "freqcap/core/random.hpp"
 #include "freqcap/core/tensor.hpp"
 
 namespace freqcap {
@@ -78,47 +80,6 @@ inline std::int64_t reflect_index(std::int64_t i, std::int64_t n) {
 }
 
 namespace detail {
-
-/// splitmix64 step: advances x and returns the next output.
-inline std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-/// xoshiro256** (Blackman & Vigna), seeded by splitmix64: the same stream
-/// on every platform, unlike std distributions.
-class Xoshiro256 {
- public:
-  using State = std::array<std::uint64_t, 4>;
-  explicit Xoshiro256(std::uint64_t seed) {
-    for (auto& w : s_) w = splitmix64(seed);
-  }
-  std::uint64_t next() {
-    const std::uint64_t r = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return r;
-  }
-  /// U[0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  /// U[lo, hi); exactly lo when lo == hi.
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  const State& state() const { return s_; }
-  void set_state(const State& s) {
-    FREQCAP_CHECK(s[0] | s[1] | s[2] | s[3], "Augmenter::set_state: the all-zero state is not a valid xoshiro256 state");
-    s_ = s;
-  }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  State s_{};
-};
 
 /// Output -> input pixel map: in_x = a[0] x + a[1] y + a[2], in_y = a[3] x + a[4] y + a[5]
 /// (the first six entries of a Keras/TF projective transform with c0 = c1 = 0).
@@ -216,13 +177,6 @@ inline void augment_image(Tensor<float>& image_or_batch, const AugmentParams& p,
                          });
 }
 
-/// A seed for the `stream`-th independent augmentation stream of `seed`, e.g.
-/// one Augmenter per batch index when several prefetch workers augment.
-inline std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream) {
-  std::uint64_t x = seed ^ (0xD1B54A32D192ED03ull * (stream + 1));
-  return detail::splitmix64(x);
-}
-
 /// Seeded random augmentation: each image gets its own AugmentParams drawn in
 /// a fixed order (contrast, translate_y, translate_x, zoom_y, zoom_x, angle;
 /// six draws per image always), so the stream is reproducible and resumable.
@@ -247,13 +201,13 @@ class Augmenter {
     const AugmentOptions& o = opts_;
     constexpr double two_pi = 6.283185307179586476925286766559;
     AugmentParams p;
-    p.contrast = rng_.uniform(1 - o.contrast, 1 + o.contrast);
-    p.translate_y = rng_.uniform(-o.translate_h, o.translate_h);
-    p.translate_x = rng_.uniform(-o.translate_w, o.translate_w);
-    p.zoom_y = rng_.uniform(-o.zoom, o.zoom);
-    const double zx = rng_.uniform(-o.zoom_w.value_or(0.0), o.zoom_w.value_or(0.0));
+    p.contrast = rng_.uniform_real(1 - o.contrast, 1 + o.contrast);
+    p.translate_y = rng_.uniform_real(-o.translate_h, o.translate_h);
+    p.translate_x = rng_.uniform_real(-o.translate_w, o.translate_w);
+    p.zoom_y = rng_.uniform_real(-o.zoom, o.zoom);
+    const double zx = rng_.uniform_real(-o.zoom_w.value_or(0.0), o.zoom_w.value_or(0.0));
     p.zoom_x = o.zoom_w ? zx : p.zoom_y;
-    p.angle = rng_.uniform(-o.rotation, o.rotation) * two_pi;
+    p.angle = rng_.uniform_real(-o.rotation, o.rotation) * two_pi;
     return p;
   }
 
@@ -268,13 +222,16 @@ class Augmenter {
 
   /// The stream position: four words; set_state() resumes exactly there.
   State state() const { return rng_.state(); }
-  void set_state(const State& s) { rng_.set_state(s); }
+  void set_state(const State& s) {
+    FREQCAP_CHECK(s[0] | s[1] | s[2] | s[3], "Augmenter::set_state: the all-zero state is not a valid xoshiro256 state");
+    rng_.set_state(s);
+  }
   const AugmentOptions& options() const { return opts_; }
 
  private:
   static bool in(double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; }
   AugmentOptions opts_;
-  detail::Xoshiro256 rng_;
+  Rng rng_;
   std::vector<float> tmp_;
 };
 

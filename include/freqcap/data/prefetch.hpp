@@ -10,8 +10,9 @@
 // Threads: OpenMP kernels run on the consumer thread; producers must not open
 // OpenMP parallel regions themselves (they would oversubscribe the cores the
 // kernels use). data/augment.hpp and image loading are OpenMP-free. For a
-// reproducible augmented stream with several workers, derive each batch's RNG
-// from its index (Augmenter(opts, mix_seed(seed, batch_index))), never share one.
+// reproducible augmented stream with several workers, give each batch its own
+// Augmenter seeded from its index (derive_seed(seed, {epoch, batch_index}) of
+// core/random.hpp); never share one Augmenter between workers.
 #pragma once
 
 #include <condition_variable>
