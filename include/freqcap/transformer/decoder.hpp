@@ -143,9 +143,12 @@ class TransformerDecoder : public nn::Module {
     for (std::int64_t i = 0; i < options_.num_layers(); ++i) {
       const ParamView<float> cp = p.sub("layers").sub(std::to_string(i)).sub("cross_attention");
       LayerKV kv;
-      kv.self_k = Tensor<float>(Shape{B, H, options_.seq_len(), Dk});
+      kv.self_k = Tensor<float>(Shape{B, H, Dk, options_.seq_len()});
       kv.self_v = Tensor<float>(Shape{B, H, options_.seq_len(), Dk});
-      kv.cross_k = detail::split_heads(linear(mem, cp("key.weight"), cp.optional("key.bias")), H).value().contiguous();
+      kv.cross_k = detail::split_heads(linear(mem, cp("key.weight"), cp.optional("key.bias")), H)
+                       .value()
+                       .transpose(2, 3)
+                       .contiguous();
       kv.cross_v =
           detail::split_heads(linear(mem, cp("value.weight"), cp.optional("value.bias")), H).value().contiguous();
       st.layers.push_back(std::move(kv));
@@ -177,16 +180,17 @@ class TransformerDecoder : public nn::Module {
         const Var<float> q = linear(h, sp("query.weight"), sp.optional("query.bias"));
         const Var<float> k = linear(h, sp("key.weight"), sp.optional("key.bias"));
         const Var<float> v = linear(h, sp("value.weight"), sp.optional("value.bias"));
-        kv.self_k.select(2, t).copy_from(k.value().reshape(Shape{R, H, Dk}));
+        kv.self_k.select(3, t).copy_from(k.value().reshape(Shape{R, H, Dk}));
         kv.self_v.select(2, t).copy_from(v.value().reshape(Shape{R, H, Dk}));
-        return attend(sp, detail::split_heads(q, H), Var<float>(kv.self_k.slice(2, 0, t + 1)),
-                      Var<float>(kv.self_v.slice(2, 0, t + 1)), AttentionMask{}, 0.0, false, unused);
+        const Tensor<float> o = detail::attend_cached(q.value().reshape(Shape{R, H * Dk}), kv.self_k, kv.self_v, t + 1);
+        return linear(Var<float>(o.reshape(Shape{R, 1, H * Dk})), sp("output.weight"), sp.optional("output.bias"));
       };
       auto cross_attn = [&](const Var<float>& h) {
         const ParamView<float> cp = lp.sub("cross_attention");
         const Var<float> q = linear(h, cp("query.weight"), cp.optional("query.bias"));
-        return attend(cp, detail::split_heads(q, H), Var<float>(kv.cross_k), Var<float>(kv.cross_v), AttentionMask{},
-                      0.0, false, unused);
+        const Tensor<float> o =
+            detail::attend_cached(q.value().reshape(Shape{R, H * Dk}), kv.cross_k, kv.cross_v, kv.cross_v.dim(2));
+        return linear(Var<float>(o.reshape(Shape{R, 1, H * Dk})), cp("output.weight"), cp.optional("output.bias"));
       };
       x = decoder_block_with(lp, x, self_attn, cross_attn, options_, false, unused);
     }
