@@ -249,7 +249,8 @@ TEST_CASE("decoder (eval): gradients w.r.t. memory and every parameter", "[trans
 TEST_CASE("decoder: cached step() equals forward() on the prefix; greedy tokens; reorder", "[transformer]") {
   std::mt19937 rng(18);
   const std::int64_t V = 11, L = 7, B = 3;
-  TransformerDecoder dec(DecoderOptions(V, L, 16, 2).key_dim(5).ff_dim(24).num_layers(2), rng);
+  const std::int64_t key_dim = GENERATE(5, 0);  // independent per-head width, and E / H
+  TransformerDecoder dec(DecoderOptions(V, L, 16, 2).key_dim(key_dim).ff_dim(24).num_layers(2), rng);
   dec.eval();
   const Tensor<float> mem = randn<float>({B, 4, 16}, 19);
   auto st = dec.start(mem);
@@ -296,6 +297,8 @@ TEST_CASE("decoder: cached step() equals forward() on the prefix; greedy tokens;
   }
   const Tensor<float> want = dec.forward(prefix(re), Var<float>(mem_re), rng).value().select(1, 3).contiguous();
   REQUIRE(max_abs_diff(got, want) < 1e-5);
+  REQUIRE_THROWS_AS(dec.reorder(st2, {0, 4}), Error);
+  REQUIRE_THROWS_AS(dec.step(st2, ids({3}, {1, 2, 3})), Error);
 }
 
 TEST_CASE("encoder + decoder overfit a fixed batch (masked cross-entropy -> ~0)", "[transformer]") {

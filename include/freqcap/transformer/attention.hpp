@@ -71,7 +71,13 @@ Var<T> masked_softmax(const Var<T>& scores, T scale, const AttentionMask& mask =
     }
     kernels::softmax(py + bh * Tq * Tk, py + bh * Tq * Tk, std::size_t(Tq), std::size_t(Tk));
   }
-  return Var<T>::make(y, {scores}, "masked_softmax", [scores, y, scale, any_mask, allowed, B, H, Tq, Tk](const Tensor<T>& g) {
+  // The backward owns kp and rebuilds `allowed` on its storage (the forward's
+  // local may share storage with a tensor the caller frees).
+  return Var<T>::make(y, {scores}, "masked_softmax", [scores, y, scale, any_mask, kp, pad, causal = mask.causal, off, B, H, Tq, Tk](const Tensor<T>& g) {
+    const std::int64_t* pk = pad ? kp.data() : nullptr;
+    auto allowed = [&](std::int64_t b, std::int64_t i, std::int64_t j) {
+      return (!causal || j <= i + off) && (!pad || pk[b * Tk + j] != 0);
+    };
     const Tensor<T> gc = g.contiguous();
     Tensor<T> dx = Tensor<T>::empty(y.shape());
     const T *pg = gc.data(), *py = y.data();

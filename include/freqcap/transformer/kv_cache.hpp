@@ -80,6 +80,8 @@ inline Tensor<float> attend_cached(const Tensor<float>& q, const Tensor<float>& 
 
 /// Keeps/duplicates rows of every cache: new row i = old row rows[i].
 inline void reorder(DecoderState& st, const std::vector<std::int64_t>& rows) {
+  for (std::int64_t r : rows)  // checked before any cache moves
+    FREQCAP_CHECK(r >= 0 && r < st.rows, "TransformerDecoder::reorder: row ", r, " out of range for ", st.rows, " rows");
   for (auto& l : st.layers)
     for (Tensor<float>* t : {&l.self_k, &l.self_v, &l.cross_k, &l.cross_v}) *t = detail::gather_rows(*t, rows);
   st.rows = static_cast<std::int64_t>(rows.size());
