@@ -16,6 +16,7 @@
 #include "freqcap/backbones/efficientnet.hpp"
 #include "freqcap/backbones/mobilenet_v2.hpp"
 #include "freqcap/backbones/resnet.hpp"
+#include "freqcap/backbones/scenes_cnn.hpp"
 #include "freqcap/io/state_dict.hpp"
 
 namespace freqcap::backbones {
@@ -23,7 +24,7 @@ namespace freqcap::backbones {
 /// Every backbone make_backbone() builds (dense, then FR variants).
 inline std::vector<std::string> backbone_names() {
   return {"alexnet", "efficientnet_b0", "efficientnet_b1", "resnet50", "mobilenet_v2", "alexnet_fr",
-          "efficientnet_b0_fr"};
+          "efficientnet_b0_fr", "scenes_cnn"};
 }
 
 /// The dense backbone an FR variant derives from ("alexnet_fr" -> "alexnet"); other names unchanged.
@@ -43,6 +44,7 @@ inline std::shared_ptr<Backbone> make_backbone(const std::string& name, std::int
   if (name == "mobilenet_v2") return std::make_shared<MobileNetV2>(num_classes);
   if (name == "alexnet_fr") return std::make_shared<AlexNet>(num_classes, 0.5, dct::FROptions());
   if (name == "efficientnet_b0_fr") return efficientnet_b0_fr(num_classes);
+  if (name == "scenes_cnn") return std::make_shared<ScenesCNN>(num_classes == 1000 ? 17 : num_classes);  // own heads
   std::string known;
   for (const auto& n : backbone_names()) known += (known.empty() ? "" : ", ") + n;
   detail::fail("make_backbone: unknown backbone '", name, "' (known: ", known, ")");

@@ -11,7 +11,7 @@
 // seed gives the same images on every platform; validation items are drawn
 // the same way every epoch. Pixels go in as value / 255 in [0, 1] (no mean/std),
 // the normalisation the captioner uses. Loss = CE(class) + CE(colour), AdamW
-// with linear warmup and a cosine decay fitted to the epochs or time budget.
+// with linear warmup and a cosine decay over the epochs or the time budget.
 #pragma once
 
 #include <algorithm>
@@ -178,18 +178,28 @@ inline PretrainResult pretrain_scenes_backbone(backbones::ScenesCNN& net, const 
   std::iota(val.begin(), val.end(), kSceneTrainItems);
 
   const std::int64_t steps_per_epoch = (n_train + o.batch - 1) / o.batch;
-  std::int64_t total_steps = steps_per_epoch * o.epochs;
+  const std::int64_t total_steps = steps_per_epoch * o.epochs;
   const std::int64_t warmup = std::min(o.warmup_steps, total_steps / 4);
-  auto schedule = std::make_unique<nn::WarmupCosineLr>(o.lr, warmup, total_steps, o.lr * 0.01);
+  const nn::WarmupCosineLr schedule(o.lr, warmup, total_steps, o.lr * 0.01);
   nn::AdamW opt(net.parameters(), nn::AdamOptions(o.lr).weight_decay(o.weight_decay));
   const float ls = static_cast<float>(o.label_smoothing);
+  // With a time budget the cosine runs on whichever is further along: the
+  // steps or the budget's wall time (less a final validation), so the decay
+  // ends on time however the machine's load changes during the run.
   const double budget = o.minutes * 60.0;
-  constexpr std::int64_t calibrate_after = 40;  // steps timed before the schedule is fitted to the budget
+  double val_reserve = 0.0;  // seconds of one validation pass (estimated, then measured)
+  auto schedule_step = [&](std::int64_t step) {
+    if (budget <= 0 || step < warmup) return step;
+    const double p = std::clamp(elapsed() / std::max(budget - val_reserve, 1e-9), 0.0, 1.0);
+    return std::max(step, warmup + static_cast<std::int64_t>(p * static_cast<double>(total_steps - warmup)));
+  };
+  auto out_of_time = [&] { return budget > 0 && elapsed() + val_reserve >= budget; };
 
   PretrainResult result;
   std::int64_t step = 0;
   net.train();
-  for (int epoch = 1; epoch <= o.epochs && step < total_steps; ++epoch) {
+  bool stop = false;
+  for (int epoch = 1; epoch <= o.epochs && !stop; ++epoch) {
     // Fisher-Yates shuffle from the portable generator.
     auto shuffle = detail::item_rng(o.seed, 2, static_cast<std::uint64_t>(epoch), 0);
     for (std::int64_t i = n_train - 1; i > 0; --i)
@@ -199,7 +209,7 @@ inline PretrainResult pretrain_scenes_backbone(backbones::ScenesCNN& net, const 
     double loss_sum = 0.0;
     std::int64_t right = 0;
     const auto t_epoch = clock::now();
-    for (std::int64_t s = 0; s < steps_per_epoch && step < total_steps; ++s, ++step) {
+    for (std::int64_t s = 0; s < steps_per_epoch && !stop; ++s, ++step) {
       const std::int64_t begin = s * o.batch, b = std::min<std::int64_t>(o.batch, n_train - begin);
       Tensor<float> x(Shape{b, 3, o.canvas, o.canvas});
       Tensor<std::int64_t> y_class(Shape{b}), y_colour(Shape{b});
@@ -209,12 +219,12 @@ inline PretrainResult pretrain_scenes_backbone(backbones::ScenesCNN& net, const 
         y_colour.data()[i] = draw_single_item(data.images, src, o.canvas, rng, x, i);
         y_class.data()[i] = data.labels.data()[src];
       }
-      rep.lr = nn::apply_lr(opt, *schedule, step);
+      rep.lr = nn::apply_lr(opt, schedule, schedule_step(step));
       opt.zero_grad();
       const Var<float> logits = net.forward(Var<float>(x));
       const Var<float> class_logits = backbones::item_class_logits(logits);
       Var<float> loss = cross_entropy(class_logits, y_class, -100, ls) +
-                              cross_entropy(backbones::item_colour_logits(logits), y_colour, -100, ls);
+                        cross_entropy(backbones::item_colour_logits(logits), y_colour, -100, ls);
       const double l = loss.item();
       FREQCAP_CHECK(std::isfinite(l), "pretrain: loss is ", l, " at step ", step, " (lower --lr?)");
       loss.backward();
@@ -224,21 +234,14 @@ inline PretrainResult pretrain_scenes_backbone(backbones::ScenesCNN& net, const 
       loss_sum += l * static_cast<double>(b);
       rep.items += b;
       result.items += b;
-      if (budget > 0 && step + 1 == calibrate_after) {
-        // Fit the schedule to the budget: the time left, less validation
-        // (a forward pass costs about a third of a training step per item).
-        const double per_step = std::chrono::duration<double>(clock::now() - t_epoch).count() / calibrate_after;
-        const double val_per_epoch = per_step * static_cast<double>(n_val) / (3.0 * o.batch);
-        const double left = budget - elapsed();
-        const auto fit = static_cast<std::int64_t>(0.97 * left / (per_step + val_per_epoch / steps_per_epoch));
-        total_steps = std::max(step + 1, std::min(total_steps, step + 1 + fit));
-        schedule = std::make_unique<nn::WarmupCosineLr>(o.lr, std::min(warmup, total_steps / 4), total_steps,
-                                                        o.lr * 0.01);
-      }
-      if (budget > 0 && elapsed() > budget) total_steps = step + 1;  // hard stop
+      if (budget > 0 && val_reserve == 0.0 && step + 1 == 20)  // until measured: a forward ~ 1/3 of a step
+        val_reserve = elapsed() / 20 * static_cast<double>(n_val) / (3.0 * o.batch);
+      stop = out_of_time();
     }
     const double epoch_train = std::chrono::duration<double>(clock::now() - t_epoch).count();
+    const auto t_val = clock::now();
     const auto [vc, vk] = single_item_accuracy(net, data, val, o.canvas, o.seed);
+    val_reserve = std::chrono::duration<double>(clock::now() - t_val).count();
     rep.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(rep.items, 1));
     rep.train_class_accuracy = static_cast<double>(right) / static_cast<double>(std::max<std::int64_t>(rep.items, 1));
     rep.items_per_second = static_cast<double>(rep.items) / std::max(epoch_train, 1e-9);
