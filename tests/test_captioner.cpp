@@ -54,7 +54,8 @@ double max_weight_diff(const model::Captioner& a, const model::Captioner& b) {
   const auto da = a.state_dict(), db = b.state_dict();
   REQUIRE(da.size() == db.size());
   double m = 0;
-  for (const auto& [name, t] : da) m = std::max(m, max_abs_diff(nn::as_tensor<double>(t), nn::as_tensor<double>(db.at(name))));
+  for (const auto& [name, t] : da)
+    m = std::max(m, static_cast<double>(max_abs_diff(nn::as_tensor<float>(t), nn::as_tensor<float>(db.at(name)))));
   return m;
 }
 
@@ -99,7 +100,9 @@ TEST_CASE("captioner: beam 1 equals greedy; beam K returns one caption per image
 TEST_CASE("captioner overfits a fixed small batch to near-zero loss", "[captioner]") {
   const auto train = model::read_caption_dataset(tiny_scenes() / "train.json");
   auto net = tiny_model(train);
-  const auto enc = model::encode_captions(train, net->vocabulary(), net->max_tokens(), 5);
+  // One caption per image: with all five the first words are ambiguous given
+  // the image, and the loss floor is that entropy, not zero.
+  const auto enc = model::encode_captions(train, net->vocabulary(), net->max_tokens(), 1);
   const std::vector<std::int64_t> idx{0, 1, 2, 3};
   net->eval();
   const Tensor<float> tokens = net->image_tokens(net->preprocess(model::load_image_batch(train, idx)));
@@ -118,7 +121,7 @@ TEST_CASE("captioner overfits a fixed small batch to near-zero loss", "[captione
     return masked_cross_entropy(net->caption_logits(net->encode(Var<float>(tokens), rng), inputs, rng), targets, mask).item();
   };
   const double before = eval_loss();
-  for (int step = 0; step < 250; ++step) {
+  for (int step = 0; step < 300; ++step) {
     net->train();
     net->backbone().eval();
     adam.zero_grad();
@@ -129,7 +132,7 @@ TEST_CASE("captioner overfits a fixed small batch to near-zero loss", "[captione
   const double after = eval_loss();
   INFO("loss before " << before << ", after " << after);
   CHECK(before > 2.0);
-  CHECK(after < 0.1);
+  CHECK(after < 0.05);
 }
 
 TEST_CASE("captioner: a run resumed from its checkpoint ends with the uninterrupted run's weights", "[captioner][slow]") {
