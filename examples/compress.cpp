@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
   app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
   app.add_option("--train-count", train_count, "train on the first N training images (0 = all)");
-  app.add_option("--test-count", test_count, "score the first N test images (0 = all)");
+  app.add_option("--test-count", test_count, "score the first N test images (0 = all; MNIST's test split is ordered by class)");
   app.add_option("--models", models, "both, dense or fr")->capture_default_str();
   app.add_option("--threads", threads, "worker threads (default: FREQCAP_NUM_THREADS, else all cores)");
   app.add_option("--seed", seed, "seed for initialisation and shuffling")->capture_default_str();

