@@ -223,6 +223,11 @@ int main(int argc, char** argv) {
       fr_acc = r.test_accuracy;
       fr_secs = r.seconds;
       fr_count = count_stored(*fr);
+      for (std::size_t i = 0; i < layers.size(); ++i)
+        if (layers[i].second->kept() > kept_plan[i])
+          std::printf("warning: FR %s ends with %lld kept coefficients, above its floor %lld (train longer or "
+                      "lower --floor-epoch)\n",
+                      layers[i].first.c_str(), (long long)layers[i].second->kept(), (long long)kept_plan[i]);
       const std::filesystem::path file =
           !out.empty() ? std::filesystem::path(out)
                        : std::filesystem::temp_directory_path() /

