@@ -60,6 +60,31 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   });
 }
 
+namespace detail {
+/// y [rows, n] (contiguous) += b [n] on every row.
+template <class T>
+void add_row_bias(Tensor<T>& y, const Tensor<T>& b) {
+  const Tensor<T> bc = b.contiguous();
+  const std::int64_t n = bc.numel(), rows = y.numel() / std::max<std::int64_t>(n, 1);
+  T* py = y.data();
+  const T* pb = bc.data();
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t j = 0; j < n; ++j) py[r * n + j] += pb[j];
+}
+/// Sums of g [rows, n] over its rows -> [n].
+template <class T>
+Tensor<T> column_sums(const Tensor<T>& g) {
+  const Tensor<T> gc = g.contiguous();
+  const std::int64_t rows = gc.dim(0), n = gc.dim(1);
+  Tensor<T> out({n});
+  T* po = out.data();
+  const T* pg = gc.data();
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t j = 0; j < n; ++j) po[j] += pg[r * n + j];
+  return out;
+}
+}  // namespace detail
+
 /// y = x W^T (+ bias): x [..., in], weight [out, in], bias [out] or undefined.
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>()) {
@@ -70,13 +95,13 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>
   out_shape.back() = weight.dim(0);
   const Tensor<T> x2 = x.value().reshape(flat);
   Tensor<T> y = detail::mm(x2, weight.value().transpose(0, 1));
-  if (bias.defined()) add_(y, bias.value());
+  if (bias.defined()) detail::add_row_bias(y, bias.value());
   return Var<T>::make(y.reshape(out_shape), {x, weight, bias}, "linear",
                       [x, weight, bias, x2](const Tensor<T>& g) {
                         const Tensor<T> g2 = g.reshape({-1, weight.dim(0)});
                         if (x.requires_grad()) x.accumulate(detail::mm(g2, weight.value()).reshape(x.shape()));
                         if (weight.requires_grad()) weight.accumulate(detail::mm(g2.transpose(0, 1), x2));
-                        if (bias.defined() && bias.requires_grad()) bias.accumulate(sum(g2, {0}));
+                        if (bias.defined() && bias.requires_grad()) bias.accumulate(detail::column_sums(g2));
                       });
 }
 

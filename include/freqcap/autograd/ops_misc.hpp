@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <cmath>
 #include <random>
 
 #include "freqcap/autograd/ops_elementwise.hpp"
@@ -63,11 +64,18 @@ template <class T>
 Var<T> dropout(const Var<T>& x, double p, bool training, std::mt19937& rng) {
   FREQCAP_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability ", p, " must lie in [0, 1]");
   if (!training || p == 0.0) return x;
-  Tensor<T> mask(x.shape());
+  Tensor<T> mask = Tensor<T>::empty(x.shape());
   const T scale = p < 1.0 ? T(1.0 / (1.0 - p)) : T(0);
-  std::bernoulli_distribution keep(1.0 - p);
+  // Each 32-bit draw decides two elements with 16 bits apiece: an element is
+  // dropped when its 16 bits fall below round(p * 65536) (p to within 2^-17).
+  const auto cut = static_cast<std::uint32_t>(std::lround(p * 65536.0));
   T* pm = mask.data();
-  for (std::int64_t i = 0; i < mask.numel(); ++i) pm[i] = keep(rng) ? scale : T(0);
+  const std::int64_t n = mask.numel();
+  for (std::int64_t i = 0; i < n; i += 2) {
+    const std::uint32_t r = static_cast<std::uint32_t>(rng());
+    pm[i] = (r & 0xffffu) >= cut ? scale : T(0);
+    if (i + 1 < n) pm[i + 1] = (r >> 16) >= cut ? scale : T(0);
+  }
   return Var<T>::make(x.value() * mask, {x}, "dropout", [x, mask](const Tensor<T>& g) { x.accumulate(g * mask); });
 }
 
