@@ -51,20 +51,17 @@ inline Tensor<float> load_image(const std::filesystem::path& path) {
   return decode_image(bytes, path.string());
 }
 
-/// Writes img [C, H, W] (C = 1, 3 or 4; values in [0, 1], clamped, rounded to
-/// 8 bits) as a PNG file, via a temporary file and rename.
-inline void save_png(const std::filesystem::path& path, const Tensor<float>& img) {
+/// Encodes img [C, H, W] uint8 (C = 1, 3 or 4) as PNG bytes with
+/// stb_image_write (deterministic: the same pixels give the same bytes).
+inline std::vector<unsigned char> encode_png(const Tensor<std::uint8_t>& img) {
   FREQCAP_CHECK(img.ndim() == 3 && (img.dim(0) == 1 || img.dim(0) == 3 || img.dim(0) == 4) && img.dim(1) > 0 &&
                     img.dim(2) > 0,
-                path.string(), ": save_png expects an image [C, H, W] with C = 1, 3 or 4, got ", shape_str(img.shape()));
-  const Tensor<float> x = img.contiguous();
+                "PNG: expected an image [C, H, W] with C = 1, 3 or 4, got ", shape_str(img.shape()));
+  const Tensor<std::uint8_t> x = img.contiguous();
   const std::int64_t C = x.dim(0), H = x.dim(1), W = x.dim(2), hw = H * W;
   std::vector<unsigned char> px(static_cast<std::size_t>(C * hw));
   for (std::int64_t i = 0; i < hw; ++i)
-    for (std::int64_t k = 0; k < C; ++k) {
-      const float v = std::clamp(x.data()[k * hw + i], 0.0f, 1.0f);
-      px[static_cast<std::size_t>(i * C + k)] = static_cast<unsigned char>(std::lround(v * 255.0f));
-    }
+    for (std::int64_t k = 0; k < C; ++k) px[static_cast<std::size_t>(i * C + k)] = x.data()[k * hw + i];
   std::vector<unsigned char> encoded;
   auto sink = [](void* ctx, void* data, int size) {
     auto* v = static_cast<std::vector<unsigned char>*>(ctx);
@@ -72,8 +69,31 @@ inline void save_png(const std::filesystem::path& path, const Tensor<float>& img
   };
   const int ok = stbi_write_png_to_func(sink, &encoded, static_cast<int>(W), static_cast<int>(H),
                                         static_cast<int>(C), px.data(), static_cast<int>(W * C));
-  FREQCAP_CHECK(ok != 0 && !encoded.empty(), path.string(), ": PNG encoding failed");
-  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+  FREQCAP_CHECK(ok != 0 && !encoded.empty(), "PNG encoding failed");
+  return encoded;
+}
+
+/// Writes img [C, H, W] uint8 (C = 1, 3 or 4) as a PNG file, via a temporary file and rename.
+inline void save_png(const std::filesystem::path& path, const Tensor<std::uint8_t>& img) {
+  std::vector<unsigned char> bytes;
+  try {
+    bytes = encode_png(img);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+/// Writes img [C, H, W] (C = 1, 3 or 4; values in [0, 1], clamped, rounded to
+/// 8 bits) as a PNG file, via a temporary file and rename.
+inline void save_png(const std::filesystem::path& path, const Tensor<float>& img) {
+  FREQCAP_CHECK(img.ndim() == 3, path.string(), ": save_png expects an image [C, H, W] with C = 1, 3 or 4, got ",
+                shape_str(img.shape()));
+  const Tensor<float> x = img.contiguous();
+  Tensor<std::uint8_t> q = Tensor<std::uint8_t>::empty(x.shape());
+  for (std::int64_t i = 0; i < x.numel(); ++i)
+    q.data()[i] = static_cast<std::uint8_t>(std::lround(std::clamp(x.data()[i], 0.0f, 1.0f) * 255.0f));
+  save_png(path, q);
 }
 
 }  // namespace freqcap

@@ -173,32 +173,6 @@ inline Tensor<std::uint8_t> render_scene(const Scene& scene, const FashionMnist&
   return canvas;
 }
 
-/// Encodes img [C, H, W] uint8 (C = 1, 3 or 4) as PNG bytes with stb_image_write
-/// (deterministic: same pixels, same bytes).
-inline std::vector<unsigned char> encode_png_u8(const Tensor<std::uint8_t>& img) {
-  FREQCAP_CHECK(img.ndim() == 3 && (img.dim(0) == 1 || img.dim(0) == 3 || img.dim(0) == 4) && img.dim(1) > 0 &&
-                    img.dim(2) > 0,
-                "encode_png_u8 expects an image [C, H, W] with C = 1, 3 or 4, got ", shape_str(img.shape()));
-  const Tensor<std::uint8_t> x = img.contiguous();
-  const std::int64_t C = x.dim(0), H = x.dim(1), W = x.dim(2), hw = H * W;
-  std::vector<unsigned char> px(static_cast<std::size_t>(C * hw));
-  for (std::int64_t i = 0; i < hw; ++i)
-    for (std::int64_t k = 0; k < C; ++k) px[static_cast<std::size_t>(i * C + k)] = x.data()[k * hw + i];
-  std::vector<unsigned char> encoded;
-  auto sink = [](void* ctx, void* data, int size) {
-    auto* v = static_cast<std::vector<unsigned char>*>(ctx);
-    v->insert(v->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + size);
-  };
-  const int ok = stbi_write_png_to_func(sink, &encoded, static_cast<int>(W), static_cast<int>(H),
-                                        static_cast<int>(C), px.data(), static_cast<int>(W * C));
-  FREQCAP_CHECK(ok != 0 && !encoded.empty(), "PNG encoding failed");
-  return encoded;
-}
-
-/// Writes img [C, H, W] uint8 as a PNG file atomically (temporary file, rename).
-inline void save_png_u8(const std::filesystem::path& path, const Tensor<std::uint8_t>& img) {
-  const std::vector<unsigned char> bytes = encode_png_u8(img);
-  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
+// PNG files: data/image.hpp save_png (uint8 overload, exact pixels).
 
 }  // namespace freqcap::scenes

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "freqcap/core/error.hpp"
+#include "freqcap/core/random.hpp"
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/scene_items.hpp"
 #include "freqcap/data/scene_render.hpp"
@@ -28,55 +29,7 @@
 
 namespace freqcap::scenes {
 
-/// SplitMix64 step (Steele, Lea, Flood 2014): advances `state`, returns a mixed value.
-inline std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-/// xoshiro256** (Blackman, Vigna) seeded through SplitMix64, with its own
-/// integer and real mappings, so draws are the same on every platform
-/// (std::uniform_*_distribution are implementation-defined and not used).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) {
-    std::uint64_t sm = seed;
-    for (auto& w : s_) w = splitmix64(sm);
-  }
-  std::uint64_t next_u64() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  /// Uniform integer in [0, n), n >= 1, unbiased (rejects the low 2^64 mod n values).
-  std::uint64_t uniform_int(std::uint64_t n) {
-    FREQCAP_CHECK(n >= 1, "Rng::uniform_int: empty range");
-    const std::uint64_t threshold = (0 - n) % n;
-    for (;;) {
-      const std::uint64_t x = next_u64();
-      if (x >= threshold) return x % n;
-    }
-  }
-  /// Uniform integer in [lo, hi], lo <= hi.
-  int uniform_int(int lo, int hi) {
-    FREQCAP_CHECK(lo <= hi, "Rng::uniform_int: empty range [", lo, ", ", hi, "]");
-    return lo + static_cast<int>(uniform_int(static_cast<std::uint64_t>(std::int64_t(hi) - lo + 1)));
-  }
-  /// Uniform real in [0, 1): the top 53 bits times 2^-53 (exact).
-  double uniform_real() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::array<std::uint64_t, 4> s_{};
-};
+// Random draws: freqcap::Rng and freqcap::splitmix64 (core/random.hpp).
 
 enum class Split { train = 0, val = 1, test = 2 };
 
@@ -243,7 +196,7 @@ inline void write_split(const MakeScenesOptions& o, Split split, std::int64_t co
 #pragma omp parallel for schedule(dynamic, 16)
   for (std::int64_t i = 0; i < count; ++i) {
     try {
-      save_png_u8(o.out_dir / scene_image_name(split, i), render_scene(scenes[static_cast<std::size_t>(i)], source));
+      save_png(o.out_dir / scene_image_name(split, i), render_scene(scenes[static_cast<std::size_t>(i)], source));
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);
       if (!error) error = std::current_exception();

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "freqcap/backbones/scenes_cnn.hpp"
+#include "freqcap/core/random.hpp"
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/scene_render.hpp"
 #include "freqcap/nn/lr_schedule.hpp"
@@ -74,12 +75,7 @@ namespace detail {
 /// SplitMix64 (Steele, Lea, Flood 2014): the portable generator of item draws.
 struct SplitMix64 {
   std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t next() { return splitmix64(state); }
   /// Uniform in [0, 1): the top 53 bits times 2^-53.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   /// Uniform integer in [0, n), n >= 1 (multiply-shift; bias below 2^-50 for small n).
