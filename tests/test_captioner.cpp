@@ -228,3 +228,90 @@ TEST_CASE("captioner data: bad input is reported clearly", "[captioner]") {
                       Catch::Contains("mismatch.safetensors") && Catch::Contains("missing"));
   }
 }
+
+TEST_CASE("captioner: augmented images with a jointly trained backbone go through the worker-thread loader",
+          "[captioner][slow]") {
+  const auto dir = tiny_scenes();
+  const auto train = model::read_caption_dataset(dir / "train.json");
+  TempDir tmp("captioner_joint");
+  model::TrainOptions opt;
+  opt.epochs = 1;
+  opt.batch = 8;
+  opt.augment = true;
+  opt.train_backbone = true;
+  opt.loader_threads = 2;
+  opt.patience = 0;
+  opt.seed = 4;
+  std::ostringstream log;
+  auto run = [&](const char* name) {
+    opt.out = tmp / name;
+    auto net = tiny_model(train);
+    const auto before = net->backbone().state_dict();
+    std::vector<Tensor<float>> kept;
+    for (const auto& [n, t] : before) kept.push_back(nn::as_tensor<float>(t).clone());
+    const auto r = model::train_captioner(*net, train, nullptr, opt, log);
+    REQUIRE(r.epochs.size() == 1);
+    CHECK(std::isfinite(r.epochs[0].train_loss));
+    // The backbone moved (it was trained) and its BatchNorm statistics too.
+    double moved = 0;
+    std::size_t i = 0;
+    for (const auto& [n, t] : net->backbone().state_dict())
+      moved = std::max(moved, static_cast<double>(max_abs_diff(nn::as_tensor<float>(t), kept[i++])));
+    CHECK(moved > 0.0);
+    return net;
+  };
+  auto a = run("a.safetensors");
+  auto b = run("b.safetensors");
+  // Same seed, two loader threads: the same augmented batches, the same weights.
+  CHECK(max_weight_diff(*a, *b) == 0.0);
+}
+
+#if defined(FREQCAP_HAVE_EXAMPLES) && FREQCAP_HAVE_EXAMPLES
+TEST_CASE("freqcap-train, freqcap-caption and freqcap-predict run end to end and fail cleanly",
+          "[captioner][examples][slow]") {
+  const auto dir = tiny_scenes();
+  TempDir tmp("captioner_programs");
+  const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/";
+  const auto out = tmp / "out.txt";
+  auto run = [&](const std::string& cmd) {
+    const int rc = std::system((cmd + " > '" + out.string() + "' 2>&1").c_str());
+    return std::make_pair(rc, testing::read_bytes(out));
+  };
+  const std::string model = (tmp / "m.safetensors").string();
+  const auto [rc, text] = run("'" + bin + "freqcap-train' --data '" + dir.string() + "' --out '" + model +
+                              "' --image-size 64 --embed-dim 32 --heads 2 --key-dim 16 --ff-dim 48 --epochs 2 --batch 8 "
+                              "--threads 1 --val-bleu 4");
+  INFO(text);
+  REQUIRE(rc == 0);
+  CHECK(text.find("epoch 2/2") != std::string::npos);
+  CHECK(std::filesystem::exists(model));
+  CHECK(std::filesystem::exists(model + ".ckpt"));
+  CHECK(testing::read_bytes(model + ".csv").find("epoch,train_loss") == 0);
+
+  const std::string img0 = (dir / "images" / "test_000000.png").string(), img1 = (dir / "images" / "test_000001.png").string();
+  const auto [rc_c, text_c] = run("'" + bin + "freqcap-caption' --model '" + model + "' --beam 2 --threads 1 '" + img0 + "' '" + img1 + "'");
+  INFO(text_c);
+  CHECK(rc_c == 0);
+  CHECK(text_c.find(img0 + "\t") == 0);
+  CHECK(text_c.find("\n" + img1 + "\t") != std::string::npos);
+
+  const std::string pred = (tmp / "prediction.json").string();
+  const auto [rc_p, text_p] = run("'" + bin + "freqcap-predict' --model '" + model + "' --test '" + (dir / "test.json").string() +
+                                  "' --out '" + pred + "' --threads 1");
+  INFO(text_p);
+  CHECK(rc_p == 0);
+  const CaptionSet p = read_prediction_captions(pred);
+  CHECK(p.size() == 4);
+  CHECK(p[0].path == "images/test_000000.png");
+
+  // Bad input: a missing image, and a backbone file given as a model.
+  const auto [rc_m, text_m] = run("'" + bin + "freqcap-caption' --model '" + model + "' '" + (tmp / "nope.png").string() + "'");
+  CHECK(rc_m == 1);
+  CHECK(text_m.find("error: ") != std::string::npos);
+  CHECK(text_m.find("nope.png") != std::string::npos);
+  const auto [rc_k, text_k] = run("'" + bin + "freqcap-predict' --model '" + model + ".ckpt' --test '" + (dir / "test.json").string() +
+                                  "' --out '" + pred + "'");
+  CHECK(rc_k == 1);
+  CHECK(text_k.find("training checkpoint") != std::string::npos);
+}
+#endif

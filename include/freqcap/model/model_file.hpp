@@ -81,6 +81,10 @@ inline nn::TensorDict read_prefixed(const SafetensorsFile& file, const std::stri
 inline std::unique_ptr<Captioner> load_captioner(const std::filesystem::path& path, const std::string& prefix = "") {
   const SafetensorsFile file = SafetensorsFile::open(path);
   auto [config, vocab] = read_captioner_header(file);
+  const bool checkpoint = file.metadata().at(kKindKey) == "captioner-checkpoint";
+  FREQCAP_CHECK(checkpoint == (prefix == "model."), path.string(),
+                checkpoint ? ": is a training checkpoint, not a captioner model file (use the model file written beside it)"
+                           : ": is a captioner model file, not a training checkpoint");
   auto model = std::make_unique<Captioner>(std::move(config), std::move(vocab));
   try {
     model->load_state_dict(read_prefixed(file, prefix), true);

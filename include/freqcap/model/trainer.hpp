@@ -243,6 +243,7 @@ inline TrainResult train_captioner(Captioner& model, const CaptionDataset& train
     state.epoch = epoch;
     state.rng = rng_to_string(rng);
     save_checkpoint(checkpoint_path(opt.out), model, best, adam, state);
+    save_safetensors(opt.out, tensor_refs(best, opt.fp16), captioner_metadata(model));  // best so far
     append_epoch_csv(log_path(opt.out), rec, epoch == 1);
     result.epochs.push_back(rec);
     const bool early = opt.patience > 0 && va && state.bad_epochs >= opt.patience;
@@ -258,15 +259,10 @@ inline TrainResult train_captioner(Captioner& model, const CaptionDataset& train
     }
   }
 
-  // The model file holds the best weights.
-  const nn::TensorDict current = [&] {
-    nn::TensorDict c;
-    for (const auto& [name, t] : model.state_dict()) c.insert(name, nn::clone(t));
-    return c;
-  }();
-  if (!best.empty()) model.load_state_dict(best, true);
-  save_captioner(opt.out, model, opt.fp16);
-  if (opt.stop_after > 0 && state.epoch < opt.epochs && !result.stopped_early) model.load_state_dict(current, true);
+  // The model file already holds the best weights; so does the model unless
+  // the run was stopped early on purpose (it then keeps its current weights).
+  const bool interrupted = opt.stop_after > 0 && state.epoch < opt.epochs && !result.stopped_early;
+  if (!interrupted && !best.empty()) model.load_state_dict(best, true);
   result.best_epoch = state.best_epoch;
   result.best_val_loss = state.best_val_loss;
   set_modes(false);
