@@ -6,6 +6,8 @@
 // of another kind or format) gives clear errors or counted warnings.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
 #include <sstream>
 
 #include "freqcap/data/scenes.hpp"
@@ -274,8 +276,9 @@ TEST_CASE("freqcap-train, freqcap-caption and freqcap-predict run end to end and
   const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/";
   const auto out = tmp / "out.txt";
   auto run = [&](const std::string& cmd) {
-    const int rc = std::system((cmd + " > '" + out.string() + "' 2>&1").c_str());
-    return std::make_pair(rc, testing::read_bytes(out));
+    const int status = std::system((cmd + " > '" + out.string() + "' 2>&1").c_str());
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;  // the program's exit code
+    return std::make_pair(code, testing::read_bytes(out));
   };
   const std::string model = (tmp / "m.safetensors").string();
   const auto [rc, text] = run("'" + bin + "freqcap-train' --data '" + dir.string() + "' --out '" + model +
