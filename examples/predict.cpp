@@ -9,6 +9,7 @@
 #include "freqcap/freqcap.hpp"
 #include "freqcap/model/caption_data.hpp"
 #include "freqcap/model/model_file.hpp"
+#include "decoding_flags.hpp"
 
 using namespace freqcap;
 
@@ -20,14 +21,10 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_path, "model file written by freqcap-train")->required();
   app.add_option("--test", test, "test.json ({image path: [captions]}; paths relative to its folder)")->required();
   app.add_option("--out", out, "prediction.json to write")->required();
-  app.add_option("--beam", gen.beam, "beam width (1 = greedy)")->capture_default_str();
-  app.add_option("--max-len", gen.max_len, "most tokens to generate (0 = the model's limit)");
-  app.add_option("--length-penalty", gen.length_penalty, "beam scores / length^alpha")->capture_default_str();
-  app.add_option("--threads", threads, "worker threads (default: FREQCAP_NUM_THREADS, else all cores)");
+  examples::add_decoding_flags(app, gen, threads);
   CLI11_PARSE(app, argc, argv);
   try {
     init_threads(threads);
-    FREQCAP_CHECK(gen.beam >= 1, "--beam must be at least 1, got ", gen.beam);
     const auto t0 = std::chrono::steady_clock::now();
     auto net = model::load_captioner(model_path);
     const model::CaptionDataset set = model::read_caption_dataset(test);
