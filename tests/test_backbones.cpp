@@ -129,11 +129,12 @@ TEST_CASE("FR variants keep torchvision's names and put FR layers where the seed
   CHECK(dense->parameter_count() == fr->parameter_count());
   std::vector<std::string> fr_names;
   for (const auto& [name, layer] : dct::fr_layers(*fr)) fr_names.push_back(name);
-  // Every convolution but SE's, and the classifier's linear (Algorithm 3).
+  // Every convolution (SE's too) and the classifier's linear (Algorithm 3).
   std::size_t convs = 0;
   for (const auto& [name, m] : dense->named_modules())
-    if (dynamic_cast<nn::Conv2d*>(m.get()) && name.find(".fc") == std::string::npos) ++convs;
+    if (dynamic_cast<nn::Conv2d*>(m.get())) ++convs;
   CHECK(fr_names.size() == convs + 1);
+  CHECK(std::find(fr_names.begin(), fr_names.end(), "features.1.0.block.1.fc1") != fr_names.end());
   CHECK(std::find(fr_names.begin(), fr_names.end(), "features.0.0") != fr_names.end());
   CHECK(std::find(fr_names.begin(), fr_names.end(), "features.2.1.block.3.0") != fr_names.end());
   CHECK(std::find(fr_names.begin(), fr_names.end(), "classifier.1") != fr_names.end());

@@ -235,14 +235,15 @@ Var<T> scale_channels(const Var<T>& x, const Var<T>& s) {
 }
 
 /// torchvision.ops.SqueezeExcitation: x * sigmoid(fc2(act(fc1(avgpool(x))))),
-/// fc1/fc2 1x1 convolutions with bias.
+/// fc1/fc2 1x1 convolutions with bias (FR convolutions when `fr` is set).
 class SqueezeExcitation : public nn::UnaryModule {
  public:
-  SqueezeExcitation(std::int64_t channels, std::int64_t squeeze_channels, Act act = Act::silu)
+  SqueezeExcitation(std::int64_t channels, std::int64_t squeeze_channels, Act act = Act::silu,
+                    const std::optional<dct::FROptions>& fr = std::nullopt)
       : UnaryModule("SqueezeExcitation"), act_(act) {
     avgpool = register_module("avgpool", std::make_shared<nn::AdaptiveAvgPool2d>(1));
-    fc1 = register_module("fc1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions(channels, squeeze_channels, 1)));
-    fc2 = register_module("fc2", std::make_shared<nn::Conv2d>(nn::Conv2dOptions(squeeze_channels, channels, 1)));
+    fc1 = register_module("fc1", make_conv(nn::Conv2dOptions(channels, squeeze_channels, 1), fr));
+    fc2 = register_module("fc2", make_conv(nn::Conv2dOptions(squeeze_channels, channels, 1), fr));
   }
   /// x [N, C, H, W] -> [N, C, H, W].
   Var<float> forward(const Var<float>& x) override {
@@ -251,7 +252,7 @@ class SqueezeExcitation : public nn::UnaryModule {
     return scale_channels(x, sigmoid(fc2->forward(s)));
   }
   std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
-  std::shared_ptr<nn::Conv2d> fc1, fc2;
+  std::shared_ptr<nn::UnaryModule> fc1, fc2;
 
  private:
   Act act_;

@@ -9,7 +9,8 @@
 // the repeats by ceil. BatchNorm keeps PyTorch's defaults (eps 1e-5,
 // momentum 0.1) as torchvision does for B0..B4; stochastic depth grows
 // linearly from 0 to 0.2 over the blocks. efficientnet_b0_fr: the same tree
-// with FR convolutions (all but SE's) and an FR classifier linear.
+// with every convolution FR (SE's too: the seed's MBConv has no SE, and a
+// dense SE alone would hold 0.6M numbers) and an FR classifier linear.
 #pragma once
 
 #include <cmath>
@@ -30,8 +31,7 @@ struct MBConvConfig {
 /// torchvision's efficientnet.MBConv.
 class MBConv : public nn::UnaryModule {
  public:
-  /// With `fr`, the expand, depthwise and projection convolutions are FR
-  /// layers (SE stays dense).
+  /// With `fr`, the expand, depthwise, SE and projection convolutions are FR layers.
   MBConv(const MBConvConfig& c, double stochastic_depth_prob, const std::optional<dct::FROptions>& fr = std::nullopt)
       : UnaryModule("MBConv"), use_res_connect_(c.stride == 1 && c.input_channels == c.out_channels) {
     const std::int64_t expanded = make_divisible(static_cast<double>(c.input_channels * c.expand_ratio));
@@ -40,7 +40,7 @@ class MBConv : public nn::UnaryModule {
       block->push_back(conv_bn_act(ConvBNActOptions(c.input_channels, expanded, 1).act(Act::silu).fr(fr)));
     block->push_back(conv_bn_act(
         ConvBNActOptions(expanded, expanded, c.kernel).stride(c.stride).groups(expanded).act(Act::silu).fr(fr)));
-    block->emplace_back<SqueezeExcitation>(expanded, std::max<std::int64_t>(1, c.input_channels / 4), Act::silu);
+    block->emplace_back<SqueezeExcitation>(expanded, std::max<std::int64_t>(1, c.input_channels / 4), Act::silu, fr);
     block->push_back(conv_bn_act(ConvBNActOptions(expanded, c.out_channels, 1).act(Act::none).fr(fr)));
     stochastic_depth = register_module("stochastic_depth", std::make_shared<StochasticDepth>(stochastic_depth_prob));
   }
@@ -60,8 +60,8 @@ class MBConv : public nn::UnaryModule {
 /// features: x [N, 3, H, W] -> [N, 1280 x width, ceil(H/32), ceil(W/32)].
 class EfficientNet : public PooledBackbone {
  public:
-  /// With `fr`, every convolution outside SE and the classifier's linear are
-  /// FR layers (the seed's Algorithm 3 on torchvision's tree).
+  /// With `fr`, every convolution and the classifier's linear are FR layers
+  /// (the seed's Algorithm 3 on torchvision's tree, SE included).
   EfficientNet(std::string name, double width_mult, double depth_mult, std::int64_t num_classes = 1000,
                double dropout = 0.2, double stochastic_depth_prob = 0.2,
                const std::optional<dct::FROptions>& fr = std::nullopt)
