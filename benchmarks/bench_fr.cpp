@@ -3,7 +3,9 @@
 // (batch 64, 1x32x32) and AlexNet-size layers (the 9216-4096-4096-1000
 // classifier at batch 32, and the whole network at batch 4, 224x224), with
 // the FR masks fixed at keep fractions 100%, 10% and 1% (argument = keep in
-// permille). Also eval-mode inference, where FR reuses its cached weights.
+// permille). Also torchvision's AlexNet (backbones/) with 10 classes at
+// batch 64, 3x64x64: freqcap-compress's Fashion-MNIST shape, where 20 permille
+// is its 50x point. Also eval-mode inference, where FR reuses its cached weights.
 // The optimizer update (the same for both: same parameter sizes) is left out.
 // Threads: OMP_NUM_THREADS. Results and discussion: docs/fr.md.
 #include <benchmark/benchmark.h>
@@ -12,6 +14,7 @@
 #include <random>
 
 #include "freqcap/autograd/ops_reduce.hpp"
+#include "freqcap/backbones/factory.hpp"
 #include "freqcap/core/memory.hpp"
 #include "freqcap/dct/fr_conv.hpp"
 #include "freqcap/dct/fr_linear.hpp"
@@ -101,7 +104,20 @@ std::shared_ptr<nn::Sequential> alexnet(int keep) {
   return m;
 }
 
-void train_step(benchmark::State& state, const std::shared_ptr<nn::Sequential>& m, const Shape& in) {
+/// torchvision's AlexNet, 10 classes: dense (keep < 0) or alexnet_fr with
+/// every mask fixed at keep permille of its coefficients.
+std::shared_ptr<nn::UnaryModule> alexnet_backbone(int keep) {
+  auto m = backbones::make_backbone(keep < 0 ? "alexnet" : "alexnet_fr", 10);
+  for (auto& [name, fr] : dct::fr_layers(*m)) {
+    dct::TruncationSchedule s = fr->schedule();
+    s.dynamic = false;
+    s.keep_count = std::max<std::int64_t>(1, fr->coefficient_count() * keep / 1000);
+    fr->set_schedule(s);
+  }
+  return m;
+}
+
+void train_step(benchmark::State& state, const std::shared_ptr<nn::UnaryModule>& m, const Shape& in) {
   keep_freed_tensor_memory();
   const Var<float> x(randu(in, 2));
   Var<float> r;
@@ -119,7 +135,7 @@ void train_step(benchmark::State& state, const std::shared_ptr<nn::Sequential>& 
   state.counters["fr_kept_frac"] = n ? double(kept) / double(n) : 1.0;
 }
 
-void eval_step(benchmark::State& state, const std::shared_ptr<nn::Sequential>& m, const Shape& in) {
+void eval_step(benchmark::State& state, const std::shared_ptr<nn::UnaryModule>& m, const Shape& in) {
   keep_freed_tensor_memory();
   m->eval();
   const Var<float> x(randu(in, 2));
@@ -136,6 +152,10 @@ void BM_alexnet_classifier_train_fr(benchmark::State& s) {
 }
 void BM_alexnet_train_dense(benchmark::State& s) { train_step(s, alexnet(-1), {4, 3, 224, 224}); }
 void BM_alexnet_train_fr(benchmark::State& s) { train_step(s, alexnet(int(s.range(0))), {4, 3, 224, 224}); }
+void BM_alexnet64_train_dense(benchmark::State& s) { train_step(s, alexnet_backbone(-1), {64, 3, 64, 64}); }
+void BM_alexnet64_train_fr(benchmark::State& s) {
+  train_step(s, alexnet_backbone(int(s.range(0))), {64, 3, 64, 64});
+}
 void BM_alexnet_classifier_eval_dense(benchmark::State& s) { eval_step(s, alexnet_classifier(-1), {32, 9216}); }
 void BM_alexnet_classifier_eval_fr(benchmark::State& s) {
   eval_step(s, alexnet_classifier(int(s.range(0))), {32, 9216});
@@ -149,5 +169,7 @@ BENCHMARK(BM_alexnet_classifier_train_dense)->Unit(benchmark::kMillisecond)->Use
 BENCHMARK(BM_alexnet_classifier_train_fr)->Arg(1000)->Arg(100)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_alexnet_train_dense)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_alexnet_train_fr)->Arg(1000)->Arg(100)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_alexnet64_train_dense)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_alexnet64_train_fr)->Arg(1000)->Arg(100)->Arg(20)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_alexnet_classifier_eval_dense)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_alexnet_classifier_eval_fr)->Arg(1000)->Arg(10)->Unit(benchmark::kMillisecond);

@@ -178,6 +178,26 @@ TEST_CASE("fr: FRLinear paths agree on outputs and coefficient gradients with a 
   }
 }
 
+TEST_CASE("fr: FRLinear trains through the factored product when reconstructing W would cost more", "[fr]") {
+  // Full mask, 5 rows: per row the factored product (40*40 + 40*24 + 24*24)
+  // costs more than the dense weight (24*40), so eval uses W; a training step
+  // would also pay the FFTW reconstruction and its adjoint, so it factors.
+  const FROptions full = FROptions().dynamic(false).min_rate(1.0);
+  std::mt19937 rng_a(31), rng_b(31);
+  dct::FRLinear automatic(nn::LinearOptions(40, 24), full, rng_a);
+  dct::FRLinear fftw(nn::LinearOptions(40, 24), FROptions(full).path(FRPath::fftw), rng_b);
+  CHECK(automatic.uses_factored(5, true));
+  CHECK_FALSE(automatic.uses_factored(5, false));
+  CHECK_FALSE(automatic.uses_factored(1e6, true));  // amortised over many rows, W is cheaper again
+  const Var<float> x(randn<float>({5, 40}, 32));
+  const auto ya = automatic(x), yf = fftw(x);
+  backward_projection(ya, 33);
+  backward_projection(yf, 33);
+  CHECK(max_abs_diff(ya.value(), yf.value()) < 1e-5);
+  CHECK(max_abs_diff(automatic.weight.grad(), fftw.weight.grad()) < 1e-4);
+  CHECK(max_abs_diff(automatic.bias.grad(), fftw.bias.grad()) < 1e-5);
+}
+
 TEST_CASE("fr: training forwards follow the schedule, eval forwards do not", "[fr]") {
   dct::FRLinear fr(nn::LinearOptions(20, 30), FROptions().min_rate(0.2).drop_rate(0.3).min_count(10));
   const std::int64_t n = 600;

@@ -1,9 +1,11 @@
 // FRLinear: a Linear whose trainable tensor is its DCT coefficient tensor C
 // [out, in], registered as "weight" (bias dense, "bias"), y = x W^T + b with
-// W = IDCT(C * M). When the kept coefficients fit a small box (b0 x b1) the
-// layer never forms W: y = ((x B^T) Cbox^T) A + b with A [b0, out], B [b1, in]
-// the first DCT basis rows, which costs in*b1 + b1*b0 + b0*out per row instead
-// of in*out. Otherwise W is reconstructed (FFTW or box path) as in FRConv2d.
+// W = IDCT(C * M). When it is cheaper the layer never forms W:
+// y = ((x B^T) Cbox^T) A + b with A [b0, out], B [b1, in] the first DCT basis
+// rows of the mask's box (b0 x b1), which costs in*b1 + b1*b0 + b0*out per row
+// instead of in*out, and in training also saves the reconstruction of W and its
+// adjoint on dW (factored_linear_cheaper). Otherwise W is reconstructed (FFTW
+// or box path) as in FRConv2d.
 // C starts as DCT(W0), W0 PyTorch's default Linear init. Eval mode caches the
 // masked box (factored) or W (dense).
 #pragma once
@@ -41,7 +43,7 @@ class FRLinear : public nn::UnaryModule, public FRLayer {
                   options_.in_features(), "], got ", shape_str(x.shape()));
     const bool training = is_training();
     if (training) begin_training_forward();
-    if (uses_factored()) {
+    if (uses_factored(double(x.value().numel() / options_.in_features()), training)) {
       if (training) return fr_linear_factored(x, coef_, mask_, bias, *bases_);
       if (!cache_matches() || cache_.shape() != mask_.box()) store_cache(mask_.masked_box(coef_.value()));
       return fr_linear_factored(x, coef_, mask_, bias, *bases_, &cache_);
@@ -52,11 +54,12 @@ class FRLinear : public nn::UnaryModule, public FRLayer {
     return linear(x, fr_weight(coef_, mask_, path_, bases_, &cache_), bias);
   }
 
-  /// Whether forward uses the factored product (never forming W) with the current mask.
-  bool uses_factored() const {
+  /// Whether a forward of `rows` input rows uses the factored product (never
+  /// forming W) with the current mask, in training or eval mode.
+  bool uses_factored(double rows = 1, bool training = false) const {
     if (path_ == FRPath::factored) return true;
     if (path_ != FRPath::automatic) return false;
-    return factored_linear_cost(mask_) < double(options_.in_features()) * double(options_.out_features());
+    return factored_linear_cheaper(mask_, rows, training);
   }
 
   const nn::LinearOptions& options() const { return options_; }

@@ -9,6 +9,7 @@
 //    its dense [out, in] weight.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 
 #include "freqcap/autograd/ops_linalg.hpp"
@@ -70,6 +71,29 @@ inline double factored_linear_cost(const ZigzagMask& mask) {
   const Shape& f = mask.shape();
   const Shape& b = mask.box();
   return double(f[1]) * double(b[1]) + double(b[1]) * double(b[0]) + double(b[0]) * double(f[0]);
+}
+
+/// FFTW's multi-axis r2r transforms, per fftw_cost unit, against one GEMM
+/// multiply-add: about 6x slower on AVX2/AVX-512 (AlexNet's 4096 x 9216
+/// classifier coefficients, benchmarks/bench_fr.cpp). Only steers path choices.
+inline constexpr double fftw_cost_weight = 6.0;
+
+/// Estimated GEMM-equivalent multiply-adds of reconstructing W once (or of
+/// its adjoint) by the path resolve_reconstruction_path picks.
+inline double reconstruction_cost(const ZigzagMask& mask) {
+  if (resolve_reconstruction_path(FRPath::automatic, mask) == FRPath::box) return box_cost(mask.box(), mask.shape());
+  return fftw_cost_weight * fftw_cost(mask.shape());
+}
+
+/// Whether an FR linear layer is cheaper as the factored product than as a
+/// dense weight, for `rows` input rows. In eval the dense weight is cached,
+/// so only the per-row products compare; a training step also reconstructs W
+/// and applies the adjoint to dW, which the factored product never does.
+inline bool factored_linear_cheaper(const ZigzagMask& mask, double rows, bool training) {
+  const Shape& f = mask.shape();
+  double dense = double(f[0]) * double(f[1]);
+  if (training) dense += 2.0 * reconstruction_cost(mask) / std::max(rows, 1.0) / 3.0;  // 3: forward + 2 backward GEMMs
+  return factored_linear_cost(mask) < dense;
 }
 
 /// y = x W^T + bias with W = IDCT(C * M), C [out, in], computed as
