@@ -5,7 +5,7 @@
 // compressed file, test accuracy of both, wall time.
 //
 //   freqcap-compress --model lenet5 --data mnist --mnist /tmp/mnist/package --keep 776
-//   freqcap-compress --model alexnet --data fashion-mnist --image-size 64 --ratio 50
+//   freqcap-compress --model alexnet --data fashion-mnist --image-size 64 --stored-ratio 50
 //
 // Models: lenet5 (LeNet-5 0.4M, BN after the convs, 28x28x1), alexnet and
 // efficientnet_b0 (backbones/, FR variants = the seed's Algorithms 2 and 3;
@@ -76,6 +76,19 @@ std::vector<std::int64_t> plan_keep(const std::vector<std::int64_t>& sizes, std:
   return k;
 }
 
+// The kept-coefficient budget that makes kept + dense numbers = weights / R.
+std::int64_t stored_budget(std::int64_t weights, std::int64_t dense_numbers, double r, std::size_t layers) {
+  const auto total = std::int64_t(double(weights) / r);
+  if (total - dense_numbers < std::int64_t(layers)) {
+    std::ostringstream m;
+    m << "--stored-ratio " << r << " is out of reach: the FR model's dense numbers (biases, BatchNorm) alone are "
+      << dense_numbers << ", and its " << weights << " weights / " << r << " = " << total << "; at most "
+      << double(weights) / double(dense_numbers + std::int64_t(layers)) << "x";
+    throw Error(m.str());
+  }
+  return total - dense_numbers;
+}
+
 std::string joined(int argc, char** argv) {
   std::string s = "freqcap-compress";
   for (int i = 1; i < argc; ++i) s += std::string(" ") + argv[i];
@@ -90,6 +103,7 @@ int main(int argc, char** argv) {
               fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both";
   int epochs = 20, threads = 0;
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02;
+  double stored_ratio = 0;
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
   unsigned seed = 0;
@@ -107,8 +121,11 @@ int main(int argc, char** argv) {
   auto* ratio_opt = app.add_option("--ratio", ratio, "keep N/R coefficients of every FR weight");
   auto* layers_opt = app.add_option("--keep-layers", keep_layers, "kept coefficients per FR layer (pre-order)")
                          ->delimiter(',');
-  keep_opt->excludes(ratio_opt)->excludes(layers_opt);
-  ratio_opt->excludes(layers_opt);
+  auto* stored_opt = app.add_option("--stored-ratio", stored_ratio,
+                                    "all stored numbers (kept + dense) = dense weights / R, split ~ sqrt(N)");
+  keep_opt->excludes(ratio_opt)->excludes(layers_opt)->excludes(stored_opt);
+  ratio_opt->excludes(layers_opt)->excludes(stored_opt);
+  layers_opt->excludes(stored_opt);
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
   app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
   app.add_option("--train-count", train_count, "train on the first N training images (0 = all)");
@@ -124,8 +141,13 @@ int main(int argc, char** argv) {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
-    FREQCAP_CHECK(keep > 0 || ratio > 0 || !keep_layers.empty() || models == "dense",
-                  "give --keep N, --ratio R or --keep-layers a,b,...");
+    FREQCAP_CHECK(keep > 0 || ratio > 0 || stored_ratio > 0 || !keep_layers.empty() || models == "dense",
+                  "give --keep N, --ratio R, --stored-ratio R or --keep-layers a,b,...");
+    if (stored_ratio > 0 && models != "dense") {  // before loading data or training anything
+      auto probe = make_model(model_name, true);
+      const StoredCount pc = count_stored(*probe);
+      keep = stored_budget(pc.fr_coefficients, pc.dense, stored_ratio, dct::fr_layers(*probe).size());
+    }
     FashionMnist train, test;
     ClassifierInput in;
     if (data == "mnist") {

