@@ -1,19 +1,22 @@
 // Helpers shared by freqcap's test files: a self-removing temporary directory,
-// whole-file byte reads and writes, seeded random tensors and a mixed-type
-// error measure.
+// whole-file byte reads and writes, running a program, seeded random tensors
+// and a mixed-type error measure.
 #pragma once
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -55,6 +58,13 @@ inline std::string read_bytes(const fs::path& p) {
 inline void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Runs a shell command with stdout and stderr sent to `out`: its exit code
+/// (-1 when it did not exit normally) and what it printed.
+inline std::pair<int, std::string> run_program(const std::string& cmd, const fs::path& out) {
+  const int status = std::system((cmd + " > '" + out.string() + "' 2>&1").c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(out)};
 }
 
 /// A tensor of N(0, scale^2) samples from a seeded generator.

@@ -9,8 +9,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <utility>
 #include <sstream>
 #include <string>
@@ -20,6 +18,7 @@
 #include "freqcap/backbones/factory.hpp"
 #include "freqcap/data/image.hpp"  // with test_image.cpp: two TUs with freqcap's static stb must link
 #include "freqcap/data/preprocess.hpp"
+#include "support.hpp"
 
 #ifndef FREQCAP_SOURCE_DIR
 #define FREQCAP_SOURCE_DIR "."
@@ -337,12 +336,7 @@ TEST_CASE("freqcap-classify prints the top-5 classes of an image and fails clean
   const std::string exe = std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-classify";
   const std::string image = std::string(FREQCAP_SOURCE_DIR) + "/tests/fixtures/image/";
   auto run = [&](const std::string& args) {
-    const std::string cmd = "'" + exe + "' --threads 1 --weights '" + weights.string() + "' " + args + " > '" +
-                            out.string() + "' 2>&1";
-    const int rc = std::system(cmd.c_str());
-    std::ifstream in(out);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return std::make_pair(rc, text);
+    return testing::run_program("'" + exe + "' --threads 1 --weights '" + weights.string() + "' " + args, out);
   };
   const auto [rc, text] = run("'" + image + "gradient.png' '" + image + "gradient.jpg'");
   INFO(text);

