@@ -411,6 +411,8 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"depthwise x2 stride 2", conv_shape(1, 5, 11, 11, 10, 5, 2, 2, 1, 5)},
       {"depthwise dilation 2 stride 3", conv_shape(2, 4, 13, 12, 4, 3, 3, 1, 2, 4)},
       {"depthwise 3x3 no pad on 3x3", conv_shape(1, 3, 3, 3, 3, 3, 1, 0, 1, 3)},
+      {"depthwise x2 on wide rows", conv_shape(2, 6, 12, 37, 12, 3, 1, 1, 1, 6)},
+      {"depthwise 5x5 pad 2, 40 channels", conv_shape(3, 40, 17, 19, 40, 5, 1, 2, 1, 40)},
       {"1x1", conv_shape(3, 16, 7, 5, 9, 1, 1, 0, 1, 1)},
       {"1x1 stride 2", conv_shape(1, 7, 9, 9, 3, 1, 2, 0, 1, 1)},
       {"7x7 stride 2 pad 3", conv_shape(1, 3, 23, 19, 8, 7, 2, 3, 1, 1)},

@@ -12,6 +12,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "freqcap/kernels/conv2d_depthwise.hpp"
+#include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
 #include "freqcap/kernels/workspace.hpp"
@@ -22,56 +24,12 @@
 
 namespace freqcap::kernels {
 
-/// Every size of one convolution. Fill the fields, then call validate().
-struct Conv2dShape {
-  std::size_t batch = 1, in_channels = 0, in_h = 0, in_w = 0;
-  std::size_t out_channels = 0, kernel_h = 1, kernel_w = 1;
-  std::size_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-  std::size_t dilation_h = 1, dilation_w = 1, groups = 1;
-
-  std::size_t out_h() const {
-    return (in_h + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
-  }
-  std::size_t out_w() const {
-    return (in_w + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
-  }
-  std::size_t in_per_group() const { return in_channels / groups; }
-  std::size_t out_per_group() const { return out_channels / groups; }
-  /// Rows of one group's im2col matrix: C/groups * R * S.
-  std::size_t col_rows() const { return in_per_group() * kernel_h * kernel_w; }
-  /// Columns of the im2col matrix: OH * OW.
-  std::size_t col_cols() const { return out_h() * out_w(); }
-  /// A 1x1, stride-1, unpadded convolution needs no im2col.
-  bool is_pointwise() const {
-    return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 &&
-           pad_w == 0;
-  }
-  /// Throws Error naming the bad field.
-  void validate() const {
-    FREQCAP_CHECK(groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
-                  "conv2d: channels in=", in_channels, " out=", out_channels,
-                  " not divisible by groups=", groups);
-    FREQCAP_CHECK(stride_h > 0 && stride_w > 0 && dilation_h > 0 && dilation_w > 0 &&
-                      kernel_h > 0 && kernel_w > 0,
-                  "conv2d: kernel, stride and dilation must be positive");
-    FREQCAP_CHECK(in_h + 2 * pad_h >= dilation_h * (kernel_h - 1) + 1 &&
-                      in_w + 2 * pad_w >= dilation_w * (kernel_w - 1) + 1,
-                  "conv2d: input ", in_h, "x", in_w, " (padding ", pad_h, ",", pad_w,
-                  ") smaller than the dilated ", kernel_h, "x", kernel_w, " kernel");
-  }
-};
-
-/// Elements of caller workspace that conv2d_* need (0 for pointwise convolutions).
-inline std::size_t conv2d_workspace_size(const Conv2dShape& s) {
-  return s.is_pointwise() ? 0 : s.col_rows() * s.col_cols();
-}
-
 /// Unfolds one image's group of channels x [C/groups, H, W] into
 /// col [C/groups * R * S, OH * OW] (zeros where the window leaves the image).
 template <class T> void im2col(const Conv2dShape& s, const T* x, T* col) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), rs = s.kernel_h * s.kernel_w;
   const auto rows = static_cast<std::ptrdiff_t>(s.col_rows());
-FREQCAP_OMP(parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin))
+FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(s.col_rows() * oh * ow)))
   for (std::ptrdiff_t row = 0; row < rows; ++row) {
     const std::size_t c = std::size_t(row) / rs, ki = (std::size_t(row) % rs) / s.kernel_w,
                       kj = std::size_t(row) % s.kernel_w;
@@ -129,7 +87,7 @@ void im2col_pixels(const Conv2dShape& s, const T* x, T* col, std::size_t p0, std
 template <class T> void col2im(const Conv2dShape& s, const T* col, T* dx) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), rs = s.kernel_h * s.kernel_w;
   const auto channels = static_cast<std::ptrdiff_t>(s.in_per_group());
-FREQCAP_OMP(parallel for schedule(static) if (s.col_rows() * oh * ow >= 4 * kParallelMin))
+FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(s.col_rows() * oh * ow)))
   for (std::ptrdiff_t c = 0; c < channels; ++c) {  // a channel's rows touch only its plane
     T* xc = dx + std::size_t(c) * s.in_h * s.in_w;
     for (std::size_t r = 0; r < rs; ++r) {
@@ -266,64 +224,17 @@ FREQCAP_OMP(parallel for schedule(static))
 }
 }  // namespace detail
 
-namespace detail {
-/// Depthwise forward (one input channel per group): im2col + GEMM would be a
-/// 1-row GEMM per channel, so each output plane is accumulated directly, one
-/// kernel tap at a time over the valid output columns (contiguous when stride 1).
-template <class T>
-void conv2d_forward_depthwise(const Conv2dShape& s, const T* x, const T* w, const T* bias,
-                              T* y) {
-  const std::size_t oh = s.out_h(), ow = s.out_w(), kg = s.out_per_group();
-  const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.out_channels);
-FREQCAP_OMP(parallel for schedule(static) if (s.batch * s.out_channels * oh * ow * s.kernel_h * s.kernel_w >= 4 * kParallelMin))
-  for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
-    const std::size_t n = std::size_t(pi) / s.out_channels, k = std::size_t(pi) % s.out_channels;
-    const T* xc = x + (n * s.in_channels + k / kg) * s.in_h * s.in_w;
-    const T* wk = w + k * s.kernel_h * s.kernel_w;
-    T* yp = y + std::size_t(pi) * oh * ow;
-    std::fill(yp, yp + oh * ow, bias ? bias[k] : T(0));
-    for (std::size_t kj = 0; kj < s.kernel_w; ++kj) {
-      // Output columns whose input column ox*sw + kj*dw - pw lies in [0, W).
-      const std::ptrdiff_t off = std::ptrdiff_t(kj * s.dilation_w) - std::ptrdiff_t(s.pad_w);
-      const std::ptrdiff_t sw = std::ptrdiff_t(s.stride_w);
-      std::ptrdiff_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-      std::ptrdiff_t hi = (std::ptrdiff_t(s.in_w) - 1 - off) >= 0
-                              ? (std::ptrdiff_t(s.in_w) - 1 - off) / sw + 1
-                              : 0;
-      hi = std::min(hi, std::ptrdiff_t(ow));
-      if (lo >= hi) continue;
-      for (std::size_t oy = 0; oy < oh; ++oy) {
-        T* yr = yp + oy * ow;
-        for (std::size_t ki = 0; ki < s.kernel_h; ++ki) {
-          const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
-                                    std::ptrdiff_t(s.pad_h);
-          if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) continue;
-          const T wv = wk[ki * s.kernel_w + kj];
-          const T* xr = xc + std::size_t(iy) * s.in_w + off;
-          if (sw == 1) {
-            if constexpr (std::is_same_v<T, float>) table().axpy(wv, xr + lo, yr + lo, std::size_t(hi - lo));
-            else
-              for (std::ptrdiff_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox];
-          } else
-            for (std::ptrdiff_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox * sw];
-        }
-      }
-    }
-  }
-}
-}  // namespace detail
 
 /// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
 /// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
-/// Depthwise convolutions (C/groups == 1) run a direct per-plane loop instead.
+/// Depthwise convolutions run the direct tap loops of conv2d_depthwise.hpp instead.
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::type_identity_t<T>* bias, T* y,
                     std::type_identity_t<T>* workspace = nullptr,
                     detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
-  if (s.in_per_group() == 1 && s.groups > 1)
-    return detail::conv2d_forward_depthwise(s, x, w, bias, y);
+  if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -362,6 +273,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                            std::type_identity_t<T>* workspace = nullptr,
                            detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
+  if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -389,6 +301,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
                             std::type_identity_t<T>* workspace = nullptr,
                             detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
+  if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();

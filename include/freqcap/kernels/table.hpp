@@ -8,11 +8,26 @@
 
 #include "freqcap/kernels/isa.hpp"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 namespace freqcap::kernels {
 
 /// Loops shorter than this many elements stay on one thread (OpenMP start-up
 /// costs more than it saves below it).
 inline constexpr std::size_t kParallelMin = std::size_t{1} << 15;
+
+/// Whether a loop of `work` element-operations should open a parallel region:
+/// big enough, more than one thread, and not already inside a region (a nested
+/// region runs on one thread but still pays libgomp's team start and barrier).
+inline bool worth_parallel([[maybe_unused]] std::size_t work) {
+#if defined(_OPENMP)
+  return work >= 4 * kParallelMin && omp_get_max_threads() > 1 && !omp_in_parallel();
+#else
+  return false;
+#endif
+}
 
 /// Activation functions with a forward and a backward kernel.
 enum class Act { relu = 0, relu6, silu, gelu, sigmoid, tanh };
