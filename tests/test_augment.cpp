@@ -12,6 +12,8 @@
 
 #include "freqcap/data/augment.hpp"
 
+namespace freqcap_test_augment {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 
 namespace {
@@ -281,3 +283,5 @@ TEST_CASE("Augmenter: seeded, resumable, batch == per image", "[augment]") {
   CHECK(next1.to_vector() == next2.to_vector());
   CHECK_THROWS_AS(b.set_state(Augmenter::State{0, 0, 0, 0}), Error);
 }
+
+}  // namespace freqcap_test_augment

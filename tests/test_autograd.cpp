@@ -11,6 +11,8 @@
 
 #include "freqcap/autograd/autograd.hpp"
 
+namespace freqcap_test_autograd {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using VD = Var<double>;
 using Inputs = std::vector<VD>;
@@ -316,3 +318,5 @@ TEST_CASE("detach cuts the graph; float and double agree", "[autograd][graph]") 
   sum(tanh(xd) * xd).backward();
   REQUIRE(max_abs_diff(cast<double>(xf.grad()), xd.grad()) < 1e-6);
 }
+
+}  // namespace freqcap_test_autograd

@@ -20,6 +20,8 @@
 #define FREQCAP_SOURCE_DIR "."
 #endif
 
+namespace freqcap_test_autograd_nn {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using VD = Var<double>;
 using Inputs = std::vector<VD>;
@@ -535,3 +537,5 @@ TEST_CASE("dropout: inverted scaling, same mask in backward, eval identity", "[a
   // Gradcheck with a fixed mask: the generator is re-seeded on every call.
   require_gradcheck([](const Inputs& v) { return dropout(v[0], 0.3, true, std::uint64_t{3}); }, {param({4, 5}, 131)});
 }
+
+}  // namespace freqcap_test_autograd_nn

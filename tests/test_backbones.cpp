@@ -27,6 +27,8 @@
 #define FREQCAP_BINARY_DIR "."
 #endif
 
+namespace freqcap_test_backbones {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using namespace freqcap::backbones;
 namespace fs = std::filesystem;
@@ -351,3 +353,5 @@ TEST_CASE("freqcap-classify prints the top-5 classes of an image and fails clean
   fs::remove_all(dir);
 }
 #endif
+
+}  // namespace freqcap_test_backbones

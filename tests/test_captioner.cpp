@@ -13,6 +13,8 @@
 #include "freqcap/model/trainer.hpp"
 #include "support.hpp"
 
+namespace freqcap_test_captioner {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using freqcap::testing::TempDir;
 
@@ -313,3 +315,5 @@ TEST_CASE("freqcap-train, freqcap-caption and freqcap-predict run end to end and
   CHECK(text_k.find("training checkpoint") != std::string::npos);
 }
 #endif
+
+}  // namespace freqcap_test_captioner

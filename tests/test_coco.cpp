@@ -8,6 +8,8 @@
 #include "freqcap/data/coco.hpp"
 #include "support.hpp"
 
+namespace freqcap_test_coco {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using freqcap::testing::TempDir;
 using freqcap::testing::read_bytes;
@@ -158,3 +160,5 @@ TEST_CASE("coco prepare rejects malformed input and writes nothing", "[coco]") {
   std::filesystem::remove(dir / "c.json");
   CHECK(error_of([&] { prepare_coco(o); }).find("c.json") != std::string::npos);
 }
+
+}  // namespace freqcap_test_coco

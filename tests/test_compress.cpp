@@ -16,6 +16,8 @@
 #include "freqcap/model/classifier_training.hpp"
 #include "support.hpp"
 
+namespace freqcap_test_compress {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using freqcap::testing::TempDir;
 
@@ -278,3 +280,5 @@ TEST_CASE("freqcap-compress meets a --stored-ratio budget and refuses one out of
   CHECK(text_100.find("out of reach") != std::string::npos);
 }
 #endif
+
+}  // namespace freqcap_test_compress

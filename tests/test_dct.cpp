@@ -17,6 +17,8 @@
 #include "freqcap/dct/separable.hpp"
 #include "freqcap/dct/zigzag.hpp"
 
+namespace freqcap_test_dct {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using freqcap::dct::Kind;
 
@@ -293,3 +295,5 @@ TEST_CASE("dct: the box-restricted separable path agrees with FFTW", "[dct]") {
     CHECK(max_abs_diff(dct::idct(mf.apply(cf)), dct::box_idct(mf.masked_box(cf), shape, bf)) < 1e-5);
   }
 }
+
+}  // namespace freqcap_test_dct

@@ -12,6 +12,8 @@
 
 #include "freqcap/model/decode.hpp"
 
+namespace freqcap_test_decode {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 
 namespace {
@@ -322,3 +324,5 @@ TEST_CASE("decoding rejects bad logits and options", "[decode]") {
   CHECK(greedy_decode(fine, 0, 1, opts(2, 1, 1.0))[0] == std::vector<std::int64_t>{0, 0});
   CHECK(beam_search(fine, 0, 1, opts(2, 1, 1.0))[0] == std::vector<std::int64_t>{0, 0});
 }
+
+}  // namespace freqcap_test_decode

@@ -13,6 +13,8 @@
 #include <random>
 #include <vector>
 
+namespace freqcap_test_fp16 {  // own scope: the unity build joins test files
+
 namespace {
 
 using freqcap::bf16;
@@ -244,3 +246,5 @@ TEST_CASE("double -> f16/bf16 rounds once, correctly", "[fp16]") {
     }
   }
 }
+
+}  // namespace freqcap_test_fp16

@@ -27,6 +27,8 @@
 #include "freqcap/nn/pooling.hpp"
 #include "freqcap/nn/sequential.hpp"
 
+namespace freqcap_test_fr {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using dct::FROptions;
 using dct::FRPath;
@@ -437,3 +439,5 @@ TEST_CASE("fr: post-training compression keeps K coefficients; the error is the 
   CHECK(layers[1].second->kept() == 180);
   CHECK(stored_numbers(fr) == 72 + 8 + 180 + 10);
 }
+
+}  // namespace freqcap_test_fr

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+namespace freqcap_test_idx {  // own scope: the unity build joins test files
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -200,3 +202,5 @@ TEST_CASE("load_fashion_mnist checks label count and range", "[idx]") {
           std::string::npos);
   }
 }
+
+}  // namespace freqcap_test_idx

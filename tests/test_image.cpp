@@ -19,6 +19,8 @@
 #define FREQCAP_SOURCE_DIR "."
 #endif
 
+namespace freqcap_test_image {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 namespace fs = std::filesystem;
 
@@ -113,3 +115,5 @@ TEST_CASE("save_png round-trips 8-bit images and replaces files atomically", "[i
   CHECK(max_diff(load_image(out), png) == 0.0);  // the failed save left the file alone
   fs::remove(out);
 }
+
+}  // namespace freqcap_test_image

@@ -18,6 +18,8 @@
 #include "freqcap/kernels/layer_norm.hpp"
 #include "freqcap/kernels/softmax.hpp"
 
+namespace freqcap_test_kernels {  // own scope: the unity build joins test files
+
 namespace fk = freqcap::kernels;
 using fk::Isa;
 
@@ -481,3 +483,5 @@ TEST_CASE("entry points accept plain double literals for float data", "[kernels]
   fk::gemm(false, false, 1, 1, 4, 1.0, x.data(), 4, x.data(), 1, 0.0, c, 1);
   CHECK(c[0] == 30.0f);
 }
+
+}  // namespace freqcap_test_kernels

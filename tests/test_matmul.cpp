@@ -8,6 +8,8 @@
 #include "freqcap/autograd/ops_linalg.hpp"
 #include "freqcap/autograd/ops_reduce.hpp"
 
+namespace freqcap_test_matmul {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 
 namespace {
@@ -63,3 +65,5 @@ TEST_CASE("linear's float path and gradients agree with the double path", "[matm
   CHECK(rel_err(wf.grad(), wd.grad()) < 1e-5);
   CHECK(rel_err(bf.grad(), bd.grad()) < 1e-5);
 }
+
+}  // namespace freqcap_test_matmul

@@ -24,6 +24,8 @@
 #include "freqcap/metrics/wordnet.hpp"
 #include "freqcap/text/standardize.hpp"
 
+namespace freqcap_test_metrics {  // own scope: the unity build joins test files
+
 namespace fs = std::filesystem;
 using namespace freqcap;
 using namespace freqcap::metrics;
@@ -458,3 +460,5 @@ TEST_CASE("evaluate_files: missing, extra and empty predictions, WordNet fallbac
   CHECK_THAT(error_of([&] { evaluate_files(o); }), Catch::Contains("pred_bad.json:1:"));
   CHECK_THROWS_AS(parse_protocol("nope"), Error);
 }
+
+}  // namespace freqcap_test_metrics

@@ -20,6 +20,8 @@
 #define FREQCAP_SOURCE_DIR "."
 #endif
 
+namespace freqcap_test_nn {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using namespace freqcap::nn;
 namespace fs = std::filesystem;
@@ -399,3 +401,5 @@ TEST_CASE("a two-layer MLP learns XOR with Adam", "[nn]") {
   const auto pred = argmax(mlp.forward(x).value(), 1);
   CHECK(pred.to_vector() == labels.to_vector());
 }
+
+}  // namespace freqcap_test_nn

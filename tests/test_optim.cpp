@@ -18,6 +18,8 @@
 #define FREQCAP_SOURCE_DIR "."
 #endif
 
+namespace freqcap_test_optim {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using namespace freqcap::nn;
 namespace fs = std::filesystem;
@@ -224,3 +226,5 @@ TEST_CASE("clip_grad_norm_ scales gradients to the global L2 norm", "[optim]") {
   std::vector<Var<float>> none = {Var<float>(Tensor<float>(Shape{3}), true)};
   CHECK(clip_grad_norm_(none, 1.0) == 0.0);
 }
+
+}  // namespace freqcap_test_optim

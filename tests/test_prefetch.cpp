@@ -16,6 +16,8 @@
 
 #include "freqcap/data/prefetch.hpp"
 
+namespace freqcap_test_prefetch {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using namespace std::chrono_literals;
 
@@ -132,3 +134,5 @@ TEST_CASE("Prefetcher: early destruction joins busy and idle workers", "[prefetc
   CHECK_THROWS_AS(Prefetcher<int>([](std::int64_t i) { return int(i); }, 3, 0), Error);
   CHECK_THROWS_AS(Prefetcher<int>([](std::int64_t i) { return int(i); }, 3, 1, 0), Error);
 }
+
+}  // namespace freqcap_test_prefetch

@@ -12,6 +12,8 @@
 #include "freqcap/model/pretrain_backbone.hpp"
 #include "support.hpp"
 
+namespace freqcap_test_pretrain_backbone {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using backbones::ScenesCNN;
 
@@ -135,3 +137,5 @@ TEST_CASE("pretrain_scenes_backbone: a short run learns colour, saves and reload
   REQUIRE(a.shape() == b.shape());
   for (std::int64_t i = 0; i < a.numel(); ++i) REQUIRE(a.data()[i] == b.data()[i]);
 }
+
+}  // namespace freqcap_test_pretrain_backbone

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+namespace freqcap_test_safetensors {  // own scope: the unity build joins test files
+
 namespace fs = std::filesystem;
 using freqcap::SafetensorsDtype;
 using freqcap::SafetensorsFile;
@@ -425,3 +427,5 @@ TEST_CASE("safetensors reader agrees with an independent Python writer", "[safet
   freqcap::save_safetensors(p, all, f.metadata());
   CHECK(read_bytes(p) == read_bytes(fixture));
 }
+
+}  // namespace freqcap_test_safetensors

@@ -9,6 +9,8 @@
 #include "freqcap/core/tensor_ops.hpp"
 #include "freqcap/core/threads.hpp"
 
+namespace freqcap_test_tensor {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 
 namespace {
@@ -184,3 +186,5 @@ TEST_CASE("thread counts parse strictly", "[tensor]") {
   REQUIRE_THROWS_WITH(parse_thread_count("0", "--threads"), Catch::Contains("--threads"));
   REQUIRE_THROWS_AS(parse_thread_count("2x", "FREQCAP_NUM_THREADS"), Error);
 }
+
+}  // namespace freqcap_test_tensor

@@ -5,6 +5,8 @@
 
 #include "freqcap/text/vocabulary.hpp"
 
+namespace freqcap_test_text {  // own scope: the unity build joins test files
+
 using freqcap::Vocabulary;
 
 namespace {
@@ -113,3 +115,5 @@ TEST_CASE("vocabulary JSON round trip and errors", "[text]") {
   fails_with(R"(["","<start>","[UNK]","<end>"])", "entry 1");
   fails_with(R"(["",""])", "at least");
 }
+
+}  // namespace freqcap_test_text

@@ -19,6 +19,8 @@
 #include "freqcap/transformer/encoder.hpp"
 #include "support.hpp"
 
+namespace freqcap_test_transformer {  // own scope: the unity build joins test files
+
 using namespace freqcap;
 using namespace freqcap::transformer;
 using freqcap::testing::max_abs_diff;
@@ -329,3 +331,5 @@ TEST_CASE("encoder + decoder overfit a fixed batch (masked cross-entropy -> ~0)"
   REQUIRE(first > 1.0);
   REQUIRE(last < 0.05);
 }
+
+}  // namespace freqcap_test_transformer
