@@ -5,13 +5,15 @@
 // the FR masks fixed at keep fractions 100%, 10% and 1% (argument = keep in
 // permille). Also torchvision's AlexNet (backbones/) with 10 classes at
 // batch 64, 3x64x64: freqcap-compress's Fashion-MNIST shape, where 20 permille
-// is its 50x point. Also eval-mode inference, where FR reuses its cached weights.
+// is its 50x point; and EfficientNet-B0 at batch 64, 3x32x32, where 7 permille
+// is its 50x point with folded BatchNorm. Also eval-mode inference, where FR reuses its cached weights.
 // The optimizer update (the same for both: same parameter sizes) is left out.
 // Threads: OMP_NUM_THREADS. Results and discussion: docs/fr.md.
 #include <benchmark/benchmark.h>
 
 #include <memory>
 #include <random>
+#include <string>
 
 #include "freqcap/autograd/ops_reduce.hpp"
 #include "freqcap/backbones/factory.hpp"
@@ -104,10 +106,10 @@ std::shared_ptr<nn::Sequential> alexnet(int keep) {
   return m;
 }
 
-/// torchvision's AlexNet, 10 classes: dense (keep < 0) or alexnet_fr with
-/// every mask fixed at keep permille of its coefficients.
-std::shared_ptr<nn::UnaryModule> alexnet_backbone(int keep) {
-  auto m = backbones::make_backbone(keep < 0 ? "alexnet" : "alexnet_fr", 10);
+/// A torchvision backbone with 10 classes: dense (keep < 0) or its _fr twin
+/// with every mask fixed at keep permille of its coefficients.
+std::shared_ptr<nn::UnaryModule> backbone10(const std::string& name, int keep) {
+  auto m = backbones::make_backbone(keep < 0 ? name : name + "_fr", 10);
   for (auto& [name, fr] : dct::fr_layers(*m)) {
     dct::TruncationSchedule s = fr->schedule();
     s.dynamic = false;
@@ -152,9 +154,15 @@ void BM_alexnet_classifier_train_fr(benchmark::State& s) {
 }
 void BM_alexnet_train_dense(benchmark::State& s) { train_step(s, alexnet(-1), {4, 3, 224, 224}); }
 void BM_alexnet_train_fr(benchmark::State& s) { train_step(s, alexnet(int(s.range(0))), {4, 3, 224, 224}); }
-void BM_alexnet64_train_dense(benchmark::State& s) { train_step(s, alexnet_backbone(-1), {64, 3, 64, 64}); }
+void BM_alexnet64_train_dense(benchmark::State& s) { train_step(s, backbone10("alexnet", -1), {64, 3, 64, 64}); }
 void BM_alexnet64_train_fr(benchmark::State& s) {
-  train_step(s, alexnet_backbone(int(s.range(0))), {64, 3, 64, 64});
+  train_step(s, backbone10("alexnet", int(s.range(0))), {64, 3, 64, 64});
+}
+void BM_efficientnet_b0_32_train_dense(benchmark::State& s) {
+  train_step(s, backbone10("efficientnet_b0", -1), {64, 3, 32, 32});
+}
+void BM_efficientnet_b0_32_train_fr(benchmark::State& s) {
+  train_step(s, backbone10("efficientnet_b0", int(s.range(0))), {64, 3, 32, 32});
 }
 void BM_alexnet_classifier_eval_dense(benchmark::State& s) { eval_step(s, alexnet_classifier(-1), {32, 9216}); }
 void BM_alexnet_classifier_eval_fr(benchmark::State& s) {
@@ -171,5 +179,7 @@ BENCHMARK(BM_alexnet_train_dense)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_alexnet_train_fr)->Arg(1000)->Arg(100)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_alexnet64_train_dense)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_alexnet64_train_fr)->Arg(1000)->Arg(100)->Arg(20)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_efficientnet_b0_32_train_dense)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_efficientnet_b0_32_train_fr)->Arg(1000)->Arg(100)->Arg(7)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_alexnet_classifier_eval_dense)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_alexnet_classifier_eval_fr)->Arg(1000)->Arg(10)->Unit(benchmark::kMillisecond);

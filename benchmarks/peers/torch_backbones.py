@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch peer of benchmarks/bench_backbones.cpp: forward latency of the
-torchvision backbones (eval, no_grad, logits) at N x 3 x 299 x 299.
+torchvision backbones (eval, no_grad, logits) at N x 3 x 299 x 299; with
+--train, the peer of bench_fr's *_train_dense: one training step (train mode,
+zero_grad, forward, backward of sum(logits * R)) at N x 3 x S x S, 10 classes.
 
 usage: /usr/bin/python3 benchmarks/peers/torch_backbones.py --threads 1 [--batch 1 16]
        [--models alexnet ...] [--json out.json]
+       /usr/bin/python3 benchmarks/peers/torch_backbones.py --threads 1 --train --batch 64
+       --size 32 --models efficientnet_b0
 Each model is timed in NCHW and in channels_last; both are printed and the
 faster one is marked. Times are medians over rounds: wall ms and process CPU
 ms per call. The script re-executes itself once with OMP/OpenBLAS thread
@@ -27,6 +31,8 @@ def parse():
     p.add_argument("--min-time", type=float, default=2.0, help="seconds of timed calls per case")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--json", help="also write results here")
+    p.add_argument("--train", action="store_true", help="time a training step (10 classes) instead")
+    p.add_argument("--size", type=int, default=299, help="input height and width")
     return p.parse_args()
 
 
@@ -42,7 +48,7 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 
 torch.set_num_threads(args.threads)
-torch.set_grad_enabled(False)
+torch.set_grad_enabled(args.train)
 
 
 def time_ms(fn):
@@ -69,9 +75,18 @@ def main():
     torch.manual_seed(0)
     out = []
     for name in args.models:
-        model = getattr(torchvision.models, name)(weights=None).eval()
+        ctor = getattr(torchvision.models, name)
+        model = ctor(weights=None, num_classes=10).train() if args.train else ctor(weights=None).eval()
         for b in args.batch:
-            x = torch.randn(b, 3, 299, 299)
+            x = torch.randn(b, 3, args.size, args.size)
+            r = torch.randn(b, 10) if args.train else None
+
+            def call(m, xx):
+                if not args.train:
+                    return m(xx)
+                m.zero_grad()
+                (m(xx) * r).sum().backward()
+
             res = {}
             for layout in ("nchw", "channels_last"):
                 if layout == "channels_last":
@@ -79,7 +94,7 @@ def main():
                     xx = x.contiguous(memory_format=torch.channels_last)
                 else:
                     m, xx = model, x
-                res[layout] = time_ms(lambda: m(xx))
+                res[layout] = time_ms(lambda: call(m, xx))
             best = min(res, key=lambda k: res[k][0])
             for layout, (ms, cpu) in res.items():
                 out.append({"name": f"{name}/{b}", "layout": layout, "ms": ms, "cpu_ms": cpu,

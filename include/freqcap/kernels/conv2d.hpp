@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "freqcap/kernels/conv2d_depthwise.hpp"
+#include "freqcap/kernels/conv2d_pointwise.hpp"
 #include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
@@ -228,13 +229,15 @@ FREQCAP_OMP(parallel for schedule(static))
 /// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
 /// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
-/// Depthwise convolutions run the direct tap loops of conv2d_depthwise.hpp instead.
+/// Depthwise convolutions run the direct tap loops of conv2d_depthwise.hpp instead,
+/// pointwise ones over small planes one batched GEMM (conv2d_pointwise.hpp).
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::type_identity_t<T>* bias, T* y,
                     std::type_identity_t<T>* workspace = nullptr,
                     detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
   if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y);
+  if (batched_pointwise(s)) return detail::pointwise_forward_batched(s, x, w, bias, y, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -274,6 +277,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                            detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
   if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx);
+  if (batched_pointwise(s)) return detail::pointwise_backward_input_batched(s, dy, w, dx, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -302,6 +306,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
                             detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
   if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw);
+  if (batched_pointwise(s)) return detail::pointwise_backward_weight_batched(s, x, dy, dw, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();

@@ -1,0 +1,87 @@
+// Pointwise (1x1, stride 1, unpadded, one group) convolutions over small
+// planes, batched. Per image such a convolution is the GEMM [K, C] x [C, HW];
+// with HW down to 4 or 1 (EfficientNet's late stages) that is nearly a
+// matrix-vector product, which rereads all of W for every image. Packing the
+// batch into [C, N*HW] makes the N products one GEMM that reads W once.
+// conv2d.hpp (forward, input gradient) and autograd's conv2d (weight gradient)
+// send such shapes here; the tests compare them with the direct references.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include "freqcap/kernels/conv2d_shape.hpp"
+
+namespace freqcap::kernels {
+
+/// Planes smaller than this (OH * OW) are batched into one GEMM.
+inline constexpr std::size_t kPointwiseBatchPlane = 256;
+
+/// Whether the batched pointwise path applies to `s`.
+inline bool batched_pointwise(const Conv2dShape& s) {
+  return s.is_pointwise() && s.groups == 1 && s.batch > 1 && s.col_cols() < kPointwiseBatchPlane;
+}
+
+namespace detail {
+
+/// [N, C, P] -> [C, N*P].
+template <class T> void pack_batch(const T* src, T* dst, std::size_t n, std::size_t c, std::size_t p) {
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < c; ++j) {
+      const T* s = src + (i * c + j) * p;
+      std::copy(s, s + p, dst + j * n * p + i * p);
+    }
+}
+/// [C, N*P] -> [N, C, P].
+template <class T> void unpack_batch(const T* src, T* dst, std::size_t n, std::size_t c, std::size_t p) {
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < c; ++j) {
+      const T* s = src + j * n * p + i * p;
+      std::copy(s, s + p, dst + (i * c + j) * p);
+    }
+}
+/// Two per-thread packing buffers of at least a and b elements.
+template <class T> std::pair<T*, T*> pointwise_buffers(std::size_t a, std::size_t b) {
+  thread_local std::vector<T> x, y;
+  if (x.size() < a) x.resize(a);
+  if (y.size() < b) y.resize(b);
+  return {x.data(), y.data()};
+}
+
+/// y [N, K, P] = w [K, C] x [N, C, P] (+ bias [K] or nullptr), as one GEMM.
+template <class T, class Gemm>
+void pointwise_forward_batched(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, const Gemm& gemm) {
+  const std::size_t n = s.batch, c = s.in_channels, k = s.out_channels, p = s.col_cols(), np = n * p;
+  auto [xp, yp] = pointwise_buffers<T>(c * np, k * np);
+  pack_batch(x, xp, n, c, p);
+  gemm(false, false, k, np, c, T(1), w, c, xp, np, T(0), yp, np);
+  if (bias)
+    for (std::size_t j = 0; j < k; ++j)
+      for (std::size_t i = 0; i < np; ++i) yp[j * np + i] += bias[j];
+  unpack_batch(yp, y, n, k, p);
+}
+
+/// dx [N, C, P] = w^T dy, as one GEMM.
+template <class T, class Gemm>
+void pointwise_backward_input_batched(const Conv2dShape& s, const T* dy, const T* w, T* dx, const Gemm& gemm) {
+  const std::size_t n = s.batch, c = s.in_channels, k = s.out_channels, p = s.col_cols(), np = n * p;
+  auto [dyp, dxp] = pointwise_buffers<T>(k * np, c * np);
+  pack_batch(dy, dyp, n, k, p);
+  gemm(true, false, c, np, k, T(1), w, c, dyp, np, T(0), dxp, np);
+  unpack_batch(dxp, dx, n, c, p);
+}
+
+/// dw [K, C] = sum over images of dy x^T, as one GEMM (dw overwritten).
+template <class T, class Gemm>
+void pointwise_backward_weight_batched(const Conv2dShape& s, const T* x, const T* dy, T* dw, const Gemm& gemm) {
+  const std::size_t n = s.batch, c = s.in_channels, k = s.out_channels, p = s.col_cols(), np = n * p;
+  auto [xp, dyp] = pointwise_buffers<T>(c * np, k * np);
+  pack_batch(x, xp, n, c, p);
+  pack_batch(dy, dyp, n, k, p);
+  gemm(false, true, k, c, np, T(1), dyp, np, xp, np, T(0), dw, c);
+}
+
+}  // namespace detail
+}  // namespace freqcap::kernels
