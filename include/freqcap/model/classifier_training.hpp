@@ -14,11 +14,13 @@
 #include <cstdint>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include "freqcap/autograd/ops_loss.hpp"
 #include "freqcap/core/tensor_ops.hpp"
+#include "freqcap/data/augment.hpp"
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/preprocess.hpp"
 #include "freqcap/nn/lr_schedule.hpp"
@@ -105,7 +107,10 @@ struct ClassifierTrainOptions {
   double final_lr_fraction = 0.02;
   std::int64_t train_count = 0;
   std::int64_t test_count = 0;  ///< score the first N test items (0 = all)
-  unsigned seed = 0;            ///< shuffling order
+  unsigned seed = 0;            ///< shuffling order (and the augmentation stream: seed + 1)
+  /// Augments every training batch (after resizing and normalising, so give
+  /// contrast = 0 and clip = false: geometry only). Scoring never augments.
+  std::optional<AugmentOptions> augment;
   /// Called after every epoch (the model is in eval mode then; training resumes after).
   std::function<void(const EpochReport&)> on_epoch;
 };
@@ -136,6 +141,8 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
   std::vector<std::int64_t> order(static_cast<std::size_t>(n_train));
   std::iota(order.begin(), order.end(), 0);
   std::mt19937 shuffle_rng(opt.seed);
+  std::optional<Augmenter> augmenter;
+  if (opt.augment) augmenter.emplace(*opt.augment, std::uint64_t(opt.seed) + 1);
   ClassifierResult result;
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t step = 0;
@@ -149,7 +156,9 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       const auto begin = static_cast<std::size_t>(s * opt.batch);
       const auto end = static_cast<std::size_t>(std::min((s + 1) * opt.batch, n_train));
       Tensor<std::int64_t> y;
-      const Var<float> x(make_classifier_batch(train, order, begin, end, in, y));
+      Tensor<float> batch = make_classifier_batch(train, order, begin, end, in, y);
+      if (augmenter) augmenter->apply(batch);
+      const Var<float> x(std::move(batch));
       lr = nn::apply_lr(adam, schedule, step);
       adam.zero_grad();
       const auto logits = model.forward(x);
