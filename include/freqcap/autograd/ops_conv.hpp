@@ -71,14 +71,11 @@ inline kernels::Conv2dShape kernel_shape(const ConvGeom& g) {
 
 /// dw [O, Cg, kh, kw] (overwritten) = sum_n dy_n,g im2col(x_n,g)^T. Threads split
 /// the batch, each summing into its own buffer (kernels::conv2d_backward_weight
-/// splits groups only, which leaves one thread busy for groups = 1). Depthwise
-/// shapes take the kernel's direct tap loops, split over channels; pointwise
-/// ones over small planes one batched GEMM.
+/// splits groups only, which leaves one thread busy for groups = 1). Shapes
+/// with a dedicated kernel (depthwise, small-plane pointwise) go to it.
 template <class T>
 void conv2d_backward_weight(const kernels::Conv2dShape& s, const T* x, const T* dy, T* dw) {
-  if (kernels::is_depthwise(s)) return kernels::detail::conv2d_backward_weight_depthwise(s, x, dy, dw);
-  if (kernels::batched_pointwise(s))
-    return kernels::detail::pointwise_backward_weight_batched(s, x, dy, dw, kernels::detail::active_conv_gemm<T>());
+  if (kernels::has_dedicated_kernel(s)) return kernels::conv2d_backward_weight(s, x, dy, dw);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(), ohw = s.col_cols(),
                     hw = s.in_h * s.in_w, wsize = s.out_channels * kk;
   const bool direct = s.is_pointwise();

@@ -107,7 +107,8 @@ inline void save_compressed(const nn::Module& model, const std::filesystem::path
                             std::map<std::string, std::string> metadata = {},
                             BatchNormStorage bn = BatchNormStorage::full) {
   std::vector<std::pair<std::string, TensorRef>> tensors;
-  std::set<std::string> fr_keys = detail::folded_away_keys(model, bn);
+  // State-dict entries not stored as they are: FR weights and folded-away statistics.
+  std::set<std::string> skip = detail::folded_away_keys(model, bn);
   std::map<std::string, Tensor<float>> folded;  // BatchNorm weight/bias keys -> scale/shift
   if (bn == BatchNormStorage::folded)
     for (const auto& [name, m] : detail::foldable_batchnorms(model)) {
@@ -128,7 +129,7 @@ inline void save_compressed(const nn::Module& model, const std::filesystem::path
   };
   for (const auto& [name, fr] : dct::fr_layers(model)) {
     const std::string key = detail::fr_weight_key(name);
-    fr_keys.insert(key);
+    skip.insert(key);
     add_float(key + ".kept", fr->mask().gather_kept(fr->coefficients().value()));
     nlohmann::json d;
     d["shape"] = fr->mask().shape();
@@ -138,7 +139,7 @@ inline void save_compressed(const nn::Module& model, const std::filesystem::path
     metadata["fr:" + key] = d.dump();
   }
   for (const auto& [name, t] : model.state_dict()) {
-    if (fr_keys.count(name)) continue;
+    if (skip.count(name)) continue;
     if (nn::is_int64(t)) tensors.emplace_back(name, TensorRef(std::get<Tensor<std::int64_t>>(t)));
     else if (const auto f = folded.find(name); f != folded.end()) add_float(name, f->second);
     else add_float(name, std::get<Tensor<float>>(t));
@@ -163,14 +164,14 @@ inline void load_compressed(nn::Module& model, const std::filesystem::path& path
   const bool folded = bn_meta != meta.end() && bn_meta->second == "folded";
   FREQCAP_CHECK(bn_meta == meta.end() || folded || bn_meta->second == "full", path.string(),
                 ": metadata 'batchnorm' is '", bn_meta->second, "' (expected 'full' or 'folded')");
-  const std::set<std::string> folded_away =
+  // State-dict entries not stored as they are: FR weights and folded-away statistics.
+  std::set<std::string> skip =
       detail::folded_away_keys(model, folded ? BatchNormStorage::folded : BatchNormStorage::full);
-  std::set<std::string> fr_keys = folded_away;
   std::vector<std::string> missing;
   const auto layers = dct::fr_layers(model);
   for (const auto& [name, fr] : layers) {
     const std::string key = detail::fr_weight_key(name);
-    fr_keys.insert(key);
+    skip.insert(key);
     const auto it = meta.find("fr:" + key);
     if (it == meta.end() || !f.contains(key + ".kept")) {
       missing.push_back(key);
@@ -183,7 +184,7 @@ inline void load_compressed(nn::Module& model, const std::filesystem::path& path
   }
   const nn::StateDict own = model.state_dict();
   for (const auto& [name, t] : own)
-    if (!fr_keys.count(name) && !f.contains(name)) missing.push_back(name);
+    if (!skip.count(name) && !f.contains(name)) missing.push_back(name);
   if (!missing.empty()) {
     std::string list;
     for (std::size_t i = 0; i < missing.size(); ++i) list += (i ? ", '" : "'") + missing[i] + "'";
@@ -203,7 +204,7 @@ inline void load_compressed(nn::Module& model, const std::filesystem::path& path
     fr->invalidate_cache();
   }
   for (const auto& [name, t] : own) {
-    if (fr_keys.count(name)) continue;
+    if (skip.count(name)) continue;
     nn::AnyTensor dst = t;
     if (nn::is_int64(t)) nn::copy_into(dst, f.get<std::int64_t>(name));
     else nn::copy_into(dst, f.get<float>(name));

@@ -226,6 +226,11 @@ FREQCAP_OMP(parallel for schedule(static))
 }  // namespace detail
 
 
+/// Shapes the conv2d_* functions below send to a dedicated kernel (depthwise
+/// tap loops, one batched GEMM for pointwise over small planes) instead of
+/// per-image im2col + GEMM.
+inline bool has_dedicated_kernel(const Conv2dShape& s) { return is_depthwise(s) || batched_pointwise(s); }
+
 /// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
 /// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
