@@ -16,9 +16,9 @@ they must be in the environment when the process starts.
 """
 import argparse
 import json
-import os
 import sys
-import time
+
+import peer_env
 
 MODELS = ["alexnet", "efficientnet_b0", "efficientnet_b1", "resnet50", "mobilenet_v2"]
 
@@ -37,12 +37,7 @@ def parse():
 
 
 args = parse()
-env = {"OMP_NUM_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads),
-       "MKL_NUM_THREADS": str(args.threads), "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
-       "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
-if any(os.environ.get(k) != v for k, v in env.items()):
-    os.environ.update(env)
-    os.execv(sys.executable, [sys.executable] + sys.argv)
+peer_env.pin_threads(args.threads)
 
 import torch  # noqa: E402
 import torchvision  # noqa: E402
@@ -52,23 +47,7 @@ torch.set_grad_enabled(args.train)
 
 
 def time_ms(fn):
-    """(wall, cpu) ms per call: medians over rounds (at least one call per round)."""
-    fn()
-    fn()
-    wall, cpu = [], []
-    for _ in range(args.rounds):
-        n, t0, c0 = 0, time.perf_counter(), time.process_time()
-        while True:
-            fn()
-            n += 1
-            el = time.perf_counter() - t0
-            if el >= args.min_time / args.rounds:
-                break
-        wall.append(el / n * 1e3)
-        cpu.append((time.process_time() - c0) / n * 1e3)
-    wall.sort()
-    cpu.sort()
-    return wall[len(wall) // 2], cpu[len(cpu) // 2]
+    return peer_env.time_ms(fn, args.rounds, args.min_time)
 
 
 def main():

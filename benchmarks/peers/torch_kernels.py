@@ -10,9 +10,9 @@ busy machine the 1-thread CPU time is the robust number).
 """
 import argparse
 import json
-import os
 import sys
-import time
+
+import peer_env
 
 
 def parse():
@@ -25,11 +25,7 @@ def parse():
 
 
 args = parse()
-# Thread counts and allocator settings must be in place before torch loads.
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(args.threads)
-os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 30))
-os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 30))
+peer_env.pin_threads(args.threads)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -52,23 +48,7 @@ CONV = [  # (name, n, c, hw, k, r, stride, pad, groups)
 
 
 def time_ms(fn):
-    """(wall, cpu) ms per call: medians over rounds, each round >= min_time/rounds s."""
-    for _ in range(3):
-        fn()
-    wall, cpu = [], []
-    for _ in range(args.rounds):
-        n, t0, c0 = 0, time.perf_counter(), time.process_time()
-        while True:
-            fn()
-            n += 1
-            el = time.perf_counter() - t0
-            if el >= args.min_time / args.rounds:
-                break
-        wall.append(el / n * 1e3)
-        cpu.append((time.process_time() - c0) / n * 1e3)
-    wall.sort()
-    cpu.sort()
-    return wall[len(wall) // 2], cpu[len(cpu) // 2]
+    return peer_env.time_ms(fn, args.rounds, args.min_time, warmup=3)
 
 
 def main():
