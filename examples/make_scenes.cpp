@@ -12,6 +12,7 @@
 #include "freqcap/core/error.hpp"
 #include "freqcap/core/threads.hpp"
 #include "freqcap/data/scenes.hpp"
+#include "run_main.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Write a Fashion Scenes v1 captioning set"};
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "random seed (unsigned 64-bit)")->required();
   app.add_option("--threads", threads, "worker threads (default FREQCAP_NUM_THREADS, else all cores)");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return freqcap::examples::run_main([&] {
     const int used = freqcap::init_threads(threads);
     freqcap::scenes::MakeScenesOptions o;
     o.fashion_mnist_dir = fashion_dir;
@@ -42,12 +43,5 @@ int main(int argc, char** argv) {
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "wrote Fashion Scenes v1 to " << out_dir << ": " << train << " train, " << val << " val, " << test
               << " test images, seed " << seed << ", " << used << " threads, " << sec << " s\n";
-    return 0;
-  } catch (const freqcap::Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -10,6 +10,7 @@
 #include "freqcap/model/caption_data.hpp"
 #include "freqcap/model/model_file.hpp"
 #include "decoding_flags.hpp"
+#include "run_main.hpp"
 
 using namespace freqcap;
 
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "prediction.json to write")->required();
   examples::add_decoding_flags(app, gen, threads);
   CLI11_PARSE(app, argc, argv);
-  try {
+  return freqcap::examples::run_main([&] {
     init_threads(threads);
     const auto t0 = std::chrono::steady_clock::now();
     auto net = model::load_captioner(model_path);
@@ -35,9 +36,5 @@ int main(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "captioned %zu images in %.1f s (%.0f images/s); wrote %s\n", captions.size(), secs,
                  static_cast<double>(captions.size()) / secs, out.c_str());
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

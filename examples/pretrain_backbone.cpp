@@ -23,6 +23,7 @@
 #include "freqcap/kernels/dispatch.hpp"
 #include "freqcap/model/pretrain_backbone.hpp"
 #include "freqcap/version.hpp"
+#include "run_main.hpp"
 
 using namespace freqcap;
 
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   o.fashion_mnist_dir = data_dir;
 
-  try {
+  return freqcap::examples::run_main([&] {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     manual_seed(static_cast<unsigned>(o.seed));
@@ -105,9 +106,5 @@ int main(int argc, char** argv) {
     }
     if (bench_batches > 0)
       std::printf("features() at 128x128, batch 64: %.1f images/s\n", features_throughput(net, bench_batches, 64));
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -11,6 +11,7 @@
 #include "freqcap/freqcap.hpp"
 #include "freqcap/model/pretrain_backbone.hpp"
 #include "freqcap/model/trainer.hpp"
+#include "run_main.hpp"
 
 using namespace freqcap;
 
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after", opt.stop_after, "stop after N epochs of this run (resume later)");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return freqcap::examples::run_main([&] {
     keep_freed_tensor_memory();
     const int used = init_threads(threads);
     opt.out = out;
@@ -131,9 +132,5 @@ int main(int argc, char** argv) {
     const auto r = model::train_captioner(*net, train, val ? &*val : nullptr, opt, std::cout, extras ? &*extras : nullptr);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("best epoch %d (val loss %.4f); wrote %s in %.0f s\n", r.best_epoch, r.best_val_loss, out.c_str(), secs);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }
