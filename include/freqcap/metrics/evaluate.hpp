@@ -12,7 +12,6 @@
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -27,6 +26,7 @@
 #endif
 
 #include "freqcap/core/error.hpp"
+#include "freqcap/io/atomic_file.hpp"
 #include "freqcap/text/caption_json.hpp"
 #include "freqcap/metrics/bleu.hpp"
 #include "freqcap/metrics/cider.hpp"
@@ -342,14 +342,7 @@ inline void write_per_image(const EvaluationResult& r, const std::string& file) 
     for (std::size_t m = 0; m < r.names.size(); ++m) row[r.names[m]] = r.per_image[i][m];
     j[r.paths[i]] = std::move(row);
   }
-  const std::string tmp = file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    FREQCAP_CHECK(out.good(), tmp, ": cannot open for writing");
-    out << j.dump(2) << "\n";
-    FREQCAP_CHECK(out.good(), tmp, ": write failed");
-  }
-  FREQCAP_CHECK(std::rename(tmp.c_str(), file.c_str()) == 0, "cannot rename ", tmp, " to ", file);
+  write_file_atomic(file, j.dump(2) + "\n");
 }
 
 }  // namespace freqcap::metrics

@@ -22,6 +22,8 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "freqcap/core/random.hpp"
@@ -73,6 +75,39 @@ struct TrainResult {
   double best_val_loss = 0;
   bool stopped_early = false;
 };
+
+/// Teacher-forced masked cross-entropy and token accuracy of the captions of
+/// images `idx` of `enc`, given those images' tokens.
+struct BatchLoss {
+  Var<float> loss;
+  double accuracy = 0;
+};
+inline BatchLoss teacher_forced_loss(Captioner& model, const Var<float>& tokens, const EncodedCaptions& enc,
+                                     const std::vector<std::int64_t>& idx, std::mt19937& rng) {
+  const Var<float> memory = model.encode(tokens, rng);
+  const Tensor<std::int64_t> targets = gather_captions(enc.targets, idx);
+  const Tensor<float> mask = gather_captions(enc.mask, idx);
+  const Var<float> logits = model.caption_logits(memory, gather_captions(enc.inputs, idx), rng);
+  return {masked_cross_entropy(logits, targets, mask), masked_accuracy(logits, targets, mask)};
+}
+
+/// Validation: mean teacher-forced loss and accuracy over every image of a set
+/// (no graph; call in eval mode, where dropout is off).
+inline std::pair<double, double> validation_loss(Captioner& model, const Tensor<float>& tokens,
+                                                 const EncodedCaptions& enc) {
+  NoGradGuard ng;
+  std::mt19937 unused(0);
+  const std::int64_t n = tokens.dim(0);
+  double loss = 0, acc = 0;
+  for (std::int64_t at = 0; at < n; at += 64) {
+    std::vector<std::int64_t> idx;
+    for (std::int64_t i = at; i < std::min(n, at + 64); ++i) idx.push_back(i);
+    const BatchLoss b = teacher_forced_loss(model, Var<float>(gather_rows(tokens, idx)), enc, idx, unused);
+    loss += b.loss.item() * double(idx.size());
+    acc += b.accuracy * double(idx.size());
+  }
+  return {loss / double(n), acc / double(n)};
+}
 
 /// Trains `model` on `train` (validating on `val` when it has images) and
 /// writes the model and checkpoint files. `resume` continues a checkpoint
@@ -169,19 +204,16 @@ inline TrainResult train_captioner(Captioner& model, const CaptionDataset& train
       nn::apply_lr(adam, *schedule, state.step);
       adam.zero_grad();
       const Var<float> tokens = cache ? Var<float>(gather_rows(train_tokens, idx)) : model.image_tokens(Var<float>(images->next()));
-      const Var<float> memory = model.encode(tokens, rng);
-      const Tensor<std::int64_t> targets = gather_captions(tr.targets, idx);
-      const Tensor<float> mask = gather_captions(tr.mask, idx);
-      const Var<float> logits = model.caption_logits(memory, gather_captions(tr.inputs, idx), rng);
-      Var<float> loss = masked_cross_entropy(logits, targets, mask);
+      BatchLoss b = teacher_forced_loss(model, tokens, tr, idx, rng);
+      Var<float>& loss = b.loss;
       FREQCAP_CHECK(std::isfinite(loss.item()), "training diverged: loss is ", loss.item(), " at epoch ", epoch,
                     " step ", s, " (lower --lr or raise --warmup)");
       loss.backward();
       if (opt.clip > 0) nn::clip_grad_norm_(params, opt.clip);
       adam.step();
-      const auto b = static_cast<double>(idx.size());
-      loss_sum += loss.item() * b;
-      acc_sum += masked_accuracy(logits, targets, mask) * b;
+      const auto w = static_cast<double>(idx.size());
+      loss_sum += loss.item() * w;
+      acc_sum += b.accuracy * w;
       seen += static_cast<std::int64_t>(idx.size());
       bar.update(seen, loss_sum / static_cast<double>(seen), acc_sum / static_cast<double>(seen));
     }
@@ -196,23 +228,7 @@ inline TrainResult train_captioner(Captioner& model, const CaptionDataset& train
     std::string suffix;
     if (va) {
       if (val_tokens.numel() == 0 || !cache) val_tokens = compute_image_tokens(model, *val, 64);
-      NoGradGuard ng;
-      std::mt19937 unused(0);
-      double vl = 0, vacc = 0, count = 0;
-      for (std::int64_t at = 0; at < val->size(); at += 64) {
-        std::vector<std::int64_t> idx;
-        for (std::int64_t i = at; i < std::min(val->size(), at + 64); ++i) idx.push_back(i);
-        const Var<float> memory = model.encode(Var<float>(gather_rows(val_tokens, idx)), unused);
-        const Tensor<std::int64_t> targets = gather_captions(va->targets, idx);
-        const Tensor<float> mask = gather_captions(va->mask, idx);
-        const Var<float> logits = model.caption_logits(memory, gather_captions(va->inputs, idx), unused);
-        const double w = static_cast<double>(idx.size());
-        vl += masked_cross_entropy(logits, targets, mask).item() * w;
-        vacc += masked_accuracy(logits, targets, mask) * w;
-        count += w;
-      }
-      rec.val_loss = vl / count;
-      rec.val_acc = vacc / count;
+      std::tie(rec.val_loss, rec.val_acc) = validation_loss(model, val_tokens, *va);
       char buf[96];
       std::snprintf(buf, sizeof buf, "  val loss %.4f  val acc %.4f", rec.val_loss, rec.val_acc);
       suffix = buf;

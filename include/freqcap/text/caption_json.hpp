@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "freqcap/core/error.hpp"
+#include "freqcap/io/atomic_file.hpp"
 #include "freqcap/text/standardize.hpp"
 
 namespace freqcap {
@@ -143,14 +144,7 @@ inline CaptionSet read_prediction_captions(const std::string& file) {
 inline void write_prediction_captions(const CaptionSet& set, const std::string& file) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const auto& e : set) j[e.path] = e.captions.empty() ? std::string() : e.captions.front();
-  const std::string tmp = file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    FREQCAP_CHECK(out.good(), tmp, ": cannot open for writing");
-    out << j.dump(2) << "\n";
-    FREQCAP_CHECK(out.good(), tmp, ": write failed");
-  }
-  FREQCAP_CHECK(std::rename(tmp.c_str(), file.c_str()) == 0, "cannot rename ", tmp, " to ", file);
+  write_file_atomic(file, j.dump(2) + "\n");
 }
 
 }  // namespace freqcap
