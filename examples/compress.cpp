@@ -153,13 +153,17 @@ int main(int argc, char** argv) {
     FREQCAP_CHECK(keep > 0 || ratio > 0 || stored_ratio > 0 || !keep_layers.empty() || models == "dense",
                   "give --keep N, --ratio R, --stored-ratio R or --keep-layers a,b,...");
     // The dense weights are what the FR twin's FR layers hold as coefficients;
-    // a --stored-ratio budget is checked before loading data or training anything.
-    const auto probe = make_model(model_name, true);
-    const StoredCount untrained = count_stored(*probe);
+    // a --stored-ratio budget is checked before loading data or training
+    // anything. The probe is freed before training (AlexNet's is ~230 MB).
+    StoredCount untrained;
+    {
+      const auto probe = make_model(model_name, true);
+      untrained = count_stored(*probe);
+      if (stored_ratio > 0 && models != "dense")
+        keep = stored_budget(untrained.fr_coefficients, count_stored(*probe, bn_storage).dense, stored_ratio,
+                             dct::fr_layers(*probe).size(), fold_bn);
+    }
     const std::int64_t dense_weights = untrained.fr_coefficients;
-    if (stored_ratio > 0 && models != "dense")
-      keep = stored_budget(dense_weights, count_stored(*probe, bn_storage).dense, stored_ratio,
-                           dct::fr_layers(*probe).size(), fold_bn);
     FashionMnist train, test;
     ClassifierInput in;
     if (data == "mnist") {

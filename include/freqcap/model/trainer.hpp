@@ -76,12 +76,12 @@ struct TrainResult {
   bool stopped_early = false;
 };
 
-/// Teacher-forced masked cross-entropy and token accuracy of the captions of
-/// images `idx` of `enc`, given those images' tokens.
+/// A batch's teacher-forced masked cross-entropy (with its graph) and token accuracy.
 struct BatchLoss {
   Var<float> loss;
   double accuracy = 0;
 };
+/// The BatchLoss of the captions of images `idx` of `enc`, given those images' tokens.
 inline BatchLoss teacher_forced_loss(Captioner& model, const Var<float>& tokens, const EncodedCaptions& enc,
                                      const std::vector<std::int64_t>& idx, std::mt19937& rng) {
   const Var<float> memory = model.encode(tokens, rng);
