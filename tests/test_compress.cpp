@@ -245,15 +245,19 @@ TEST_CASE("compress: train_classifier learns a separable toy problem, dense and 
   CHECK(rf.test_accuracy >= 0.9);
 }
 
+// n uniform-noise 28x28 images with uniform labels 0..9, drawn from mt19937(seed).
+FashionMnist noise_images(std::int64_t n, unsigned seed) {
+  FashionMnist s;
+  s.images = Tensor<std::uint8_t>({n, 28, 28});
+  s.labels = Tensor<std::int64_t>({n});
+  std::mt19937 rng(seed);
+  for (std::int64_t i = 0; i < s.images.numel(); ++i) s.images.data()[i] = std::uint8_t(rng() % 256);
+  for (std::int64_t i = 0; i < n; ++i) s.labels.data()[i] = std::int64_t(rng() % 10);
+  return s;
+}
+
 TEST_CASE("compress: train_classifier augments training batches reproducibly", "[compress]") {
-  FashionMnist train, test;
-  for (FashionMnist* s : {&train, &test}) {
-    s->images = Tensor<std::uint8_t>({64, 28, 28});
-    s->labels = Tensor<std::int64_t>({64});
-    std::mt19937 rng(s == &train ? 5 : 6);
-    for (std::int64_t i = 0; i < s->images.numel(); ++i) s->images.data()[i] = std::uint8_t(rng() % 256);
-    for (std::int64_t i = 0; i < 64; ++i) s->labels.data()[i] = std::int64_t(rng() % 10);
-  }
+  const FashionMnist train = noise_images(64, 5), test = noise_images(64, 6);
   ClassifierTrainOptions opt;
   opt.epochs = 1;
   opt.batch = 16;
@@ -273,14 +277,7 @@ TEST_CASE("compress: train_classifier augments training batches reproducibly", "
 }
 
 TEST_CASE("compress: train_classifier reports the pre-clip gradient norm, clips and smooths labels", "[compress]") {
-  FashionMnist train, test;
-  for (FashionMnist* s : {&train, &test}) {
-    s->images = Tensor<std::uint8_t>({48, 28, 28});
-    s->labels = Tensor<std::int64_t>({48});
-    std::mt19937 rng(s == &train ? 7 : 8);
-    for (std::int64_t i = 0; i < s->images.numel(); ++i) s->images.data()[i] = std::uint8_t(rng() % 256);
-    for (std::int64_t i = 0; i < 48; ++i) s->labels.data()[i] = std::int64_t(rng() % 10);
-  }
+  const FashionMnist train = noise_images(48, 7), test = noise_images(48, 8);
   const ClassifierInput in;
   ClassifierTrainOptions opt;
   opt.epochs = 1;
