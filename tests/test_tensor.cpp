@@ -2,10 +2,12 @@
 // hand-computed values and naive loops.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 
 #include "freqcap/core/linalg.hpp"
+#include "freqcap/core/memory.hpp"
 #include "freqcap/core/tensor_ops.hpp"
 #include "freqcap/core/threads.hpp"
 
@@ -43,6 +45,40 @@ TEST_CASE("tensors of every element type hold zero-filled aligned storage", "[te
   check(std::int32_t{});
   check(std::int64_t{});
   check(std::uint8_t{});
+}
+
+TEST_CASE("freed large blocks are reused once a program opts in, up to the cache limit", "[tensor]") {
+  auto& cache = detail::BlockCache::instance();
+  constexpr std::size_t mib = std::size_t{1} << 20;
+  const std::int64_t n = std::int64_t(3 * mib / sizeof(float));  // 3 MiB of floats: a 4 MiB block
+  keep_freed_tensor_memory(0);  // off: every block goes back to malloc
+  { Tensor<float> a(Shape{n}); }
+  CHECK(cache.held_bytes() == 0);
+
+  keep_freed_tensor_memory(8 * mib);  // room for two such blocks
+  const float* first = nullptr;
+  {
+    Tensor<float> a(Shape{n}, 1.0f);
+    first = a.data();
+    CHECK(reinterpret_cast<std::uintptr_t>(first) % (2 * mib) == 0);
+  }
+  CHECK(cache.held_bytes() == 4 * mib);
+  {
+    Tensor<float> b(Shape{n});
+    CHECK(b.data() == first);  // the same block, handed back ...
+    CHECK(cache.held_bytes() == 0);
+    const auto v = b.to_vector();
+    CHECK(std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; }));  // ... and zero-filled again
+    Tensor<float> c(Shape{n}), d(Shape{n});
+  }  // three blocks freed: the first one back is released to stay within 8 MiB
+  CHECK(cache.held_bytes() == 8 * mib);
+  {
+    Tensor<float> other(Shape{2 * n});  // a 6 MiB block: not served from the 4 MiB ones
+    CHECK(cache.held_bytes() == 8 * mib);
+  }  // larger than what is left: evicts both 4 MiB blocks
+  CHECK(cache.held_bytes() == 6 * mib);
+  keep_freed_tensor_memory(0);
+  CHECK(cache.held_bytes() == 0);
 }
 
 TEST_CASE("element access follows row-major strides", "[tensor]") {

@@ -14,14 +14,11 @@
 #include <numeric>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xstorage.hpp>
 
 #include "freqcap/core/error.hpp"
+#include "freqcap/core/memory.hpp"
 #include "freqcap/core/shape.hpp"
 
 namespace freqcap {
@@ -30,32 +27,18 @@ namespace freqcap {
 /// kernels which blocked/channels-last fast paths a [N, C, H, W] tensor fits.
 enum class Layout : std::uint8_t { strided, channels_last };
 
-inline constexpr std::size_t tensor_alignment = 64;
-
-/// Allocator handing out 64-byte aligned blocks (cache line, one AVX-512 vector).
+/// Allocator handing out 64-byte aligned blocks (cache line, one AVX-512
+/// vector); large blocks as core/memory.hpp describes.
 template <class T>
 struct AlignedAllocator {
   using value_type = T;
   AlignedAllocator() = default;
   template <class U>
   AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) {
-    const std::size_t bytes = ((n * sizeof(T) + tensor_alignment - 1) / tensor_alignment) * tensor_alignment;
-    // Blocks of 2 MiB and more are 2 MiB aligned and asked to use huge pages:
-    // first touch of fresh memory is then about half as costly.
-    const std::size_t align = bytes >= huge_page ? huge_page : tensor_alignment;
-    const std::size_t size = bytes >= huge_page ? (bytes + huge_page - 1) / huge_page * huge_page : bytes;
-    void* p = std::aligned_alloc(align, size == 0 ? tensor_alignment : size);
-    if (!p) throw std::bad_alloc();
-#if defined(__linux__)
-    if (bytes >= huge_page) madvise(p, size, MADV_HUGEPAGE);
-#endif
-    return static_cast<T*>(p);
-  }
-  void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+  T* allocate(std::size_t n) { return static_cast<T*>(detail::allocate_block(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { detail::free_block(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
-  static constexpr std::size_t huge_page = std::size_t{2} << 20;
 };
 
 template <class T>
