@@ -1,5 +1,6 @@
 // dct/: FFTW DCT-II/III against the direct O(n^2) sums (float and double, odd
-// lengths, any axes), round trips, the plan cache under threads, zigzag ranks
+// lengths, any axes, short rows through REDFT and long ones through the real
+// FFT), round trips, the plan cache under threads, zigzag ranks
 // written out by hand, keep-first masks against a brute-force sort, the
 // truncation schedule's closed form, and the box-restricted separable path
 // against FFTW.
@@ -53,7 +54,12 @@ std::vector<dct::Index> sorted_indices(const Shape& shape) {
 }  // namespace
 
 TEST_CASE("dct: FFTW DCT-II/III equal the direct sums (double, odd lengths, any axes)", "[dct]") {
-  for (const Shape& shape : {Shape{7}, Shape{1}, Shape{3, 5}, Shape{2, 1, 9}, Shape{5, 3, 11, 4}, Shape{40, 33, 3}}) {
+  // Every row path: short rows through REDFT (n < 32) and long ones through
+  // the real FFT (Makhoul), odd and even; inner axes as gathered column blocks
+  // (inner >= 16: [2, 64, 20], [5, 3, 48], [40, 33, 3] axis 0) or swapped last.
+  static_assert(dct::detail::makhoul_min_length == 32, "update the lengths below");
+  for (const Shape& shape : {Shape{7}, Shape{1}, Shape{3, 5}, Shape{2, 1, 9}, Shape{5, 3, 11, 4}, Shape{40, 33, 3},
+                             Shape{1, 127}, Shape{2, 64, 20}, Shape{5, 3, 48}, Shape{32, 31}}) {
     const auto x = randn<double>(shape, 11);
     std::vector<std::vector<std::int64_t>> axes_sets = {dct::detail::all_axes(shape.size()), {0}, {-1}};
     if (shape.size() >= 3) axes_sets.push_back({0, 2});
@@ -66,7 +72,7 @@ TEST_CASE("dct: FFTW DCT-II/III equal the direct sums (double, odd lengths, any 
 }
 
 TEST_CASE("dct: float transforms match the double reference within float rounding", "[dct]") {
-  for (const Shape& shape : {Shape{13}, Shape{6, 7}, Shape{4, 3, 5, 5}}) {
+  for (const Shape& shape : {Shape{13}, Shape{6, 7}, Shape{4, 3, 5, 5}, Shape{50, 3, 17}, Shape{2, 300}}) {
     const auto x = randn<float>(shape, 3);
     const auto all = dct::detail::all_axes(shape.size());
     // Entries are O(1); the error of an n-point float transform is ~ eps * log n * |x|.

@@ -73,10 +73,11 @@ inline double factored_linear_cost(const ZigzagMask& mask) {
   return double(f[1]) * double(b[1]) + double(b[1]) * double(b[0]) + double(b[0]) * double(f[0]);
 }
 
-/// FFTW's multi-axis r2r transforms, per fftw_cost unit, against one GEMM
-/// multiply-add: about 6x slower on AVX2/AVX-512 (AlexNet's 4096 x 9216
-/// classifier coefficients, benchmarks/bench_fr.cpp). Only steers path choices.
-inline constexpr double fftw_cost_weight = 6.0;
+/// The whole-tensor DCT (dct/fftw_rows.hpp), per fftw_cost unit, against one
+/// GEMM multiply-add: about 3x slower on AVX-512 (AlexNet's 4096 x 9216
+/// classifier coefficients, one thread; it was 6x with FFTW's r2r codelets
+/// and transposes). Only steers path choices.
+inline constexpr double fftw_cost_weight = 3.0;
 
 /// Estimated GEMM-equivalent multiply-adds of reconstructing W once (or of
 /// its adjoint) by the path resolve_reconstruction_path picks.
