@@ -440,4 +440,38 @@ TEST_CASE("fr: post-training compression keeps K coefficients; the error is the 
   CHECK(stored_numbers(fr) == 72 + 8 + 180 + 10);
 }
 
+TEST_CASE("fr: a warm start loads DCT(W) and leaves the dynamic schedule to truncate", "[fr]") {
+  std::mt19937 rng(81);
+  nn::Sequential dense;
+  dense.push_back(std::make_shared<nn::Conv2d>(nn::Conv2dOptions(4, 8, 3), rng));
+  dense.push_back(std::make_shared<nn::Flatten>());
+  dense.push_back(std::make_shared<nn::Linear>(8 * 3 * 3, 10, rng));
+  nn::Sequential fr;
+  const auto opts = dct::FROptions().dynamic(true).keep_count(20).drop_rate(0.5).min_count(0);
+  fr.push_back(std::make_shared<dct::FRConv2d>(nn::Conv2dOptions(4, 8, 3), opts));
+  fr.push_back(std::make_shared<nn::Flatten>());
+  fr.push_back(std::make_shared<dct::FRLinear>(nn::LinearOptions(8 * 3 * 3, 10), opts));
+  const Var<float> x(randn<float>({2, 4, 5, 5}, 82));
+  const auto layers = dct::fr_layers(fr);
+
+  load_dense_into_fr(fr, dense.state_dict());
+  for (const auto& [name, l] : layers) {
+    CHECK(l->schedule().dynamic);  // the schedule is the caller's, untouched
+    CHECK(l->kept() == l->coefficient_count());
+  }
+  dense.eval();
+  fr.eval();
+  CHECK(max_abs_diff(fr(x).value(), dense(x).value()) < 1e-5);  // full masks: the dense network
+  fr.train();
+  (void)fr(x);
+  (void)fr(x);
+  CHECK(layers[0].second->kept() < layers[0].second->coefficient_count());  // training truncates as usual
+  // A dense state dict that does not fit is refused, naming the tensor.
+  nn::Sequential other;
+  other.push_back(std::make_shared<nn::Conv2d>(nn::Conv2dOptions(4, 8, 5), rng));
+  other.push_back(std::make_shared<nn::Flatten>());
+  other.push_back(std::make_shared<nn::Linear>(8 * 3 * 3, 10, rng));
+  CHECK_THROWS_WITH(load_dense_into_fr(fr, other.state_dict()), Catch::Contains("'0.weight'"));
+}
+
 }  // namespace freqcap_test_fr
