@@ -47,7 +47,7 @@ TEST_CASE("tensors of every element type hold zero-filled aligned storage", "[te
   check(std::uint8_t{});
 }
 
-TEST_CASE("freed large blocks are reused once a program opts in, up to the cache limit", "[tensor]") {
+TEST_CASE("freed large blocks are reused once a program opts in (up to the cache limit)", "[tensor]") {
   auto& cache = detail::BlockCache::instance();
   constexpr std::size_t mib = std::size_t{1} << 20;
   const std::int64_t n = std::int64_t(3 * mib / sizeof(float));  // 3 MiB of floats: a 4 MiB block
