@@ -102,6 +102,38 @@ TEST_CASE("fr: gradcheck of the factored FR linear product (x, C and bias)", "[f
   CHECK(max_abs_diff(y, ref) < 1e-12);
 }
 
+TEST_CASE("fr: gradcheck of the spectral FR linear product and of its truncated / padded row DCTs", "[fr]") {
+  // 40 input features: the real-FFT row path; 6 outputs: the REDFT one.
+  const Shape shape{6, 40};
+  const auto mask = dct::ZigzagMask::keep_first(shape, 30);
+  Var<double> x(randn<double>({3, 40}, 41), true), c(randn<double>(shape, 42), true), b(randn<double>({6}, 43), true);
+  for (bool with_bias : {true, false}) {
+    auto f = [&](const std::vector<Var<double>>& in) {
+      return dct::fr_linear_spectral(in[0], in[1], mask, with_bias ? in[2] : Var<double>());
+    };
+    const auto res = gradcheck(f, {x, c, b});
+    INFO(res.message);
+    CHECK(res.ok);
+  }
+  // It equals the dense reconstruction.
+  const auto y = dct::fr_linear_spectral(x, c, mask, b).value();
+  const auto w = dct::idct(mask.apply(c.value()));
+  const auto ref = linear(Var<double>(x.value()), Var<double>(w), Var<double>(b.value())).value();
+  CHECK(max_abs_diff(y, ref) < 1e-12);
+  // The two row ops alone, and their adjointness: <dct_keep(u), v> = <u, idct_pad(v)>.
+  auto keep = [](const std::vector<Var<double>>& in) { return dct::dct_last_keep(in[0], 7); };
+  auto pad = [](const std::vector<Var<double>>& in) { return dct::idct_last_padded(in[0], 33); };
+  Var<double> u(randn<double>({2, 33}, 44), true), v(randn<double>({2, 7}, 45), true);
+  CHECK(gradcheck(keep, {u}).ok);
+  CHECK(gradcheck(pad, {v}).ok);
+  const auto ku = dct::dct_last_keep(u, 7).value(), pv = dct::idct_last_padded(v, 33).value();
+  double lhs = 0, rhs = 0;
+  for (std::int64_t i = 0; i < ku.numel(); ++i) lhs += ku.data()[i] * v.value().data()[i];
+  for (std::int64_t i = 0; i < pv.numel(); ++i) rhs += u.value().data()[i] * pv.data()[i];
+  CHECK(lhs == Approx(rhs).epsilon(1e-12));
+  CHECK_THROWS_WITH(dct::dct_last_keep(u, 34), Catch::Contains("34 of 33"));
+}
+
 TEST_CASE("fr: FRConv2d with a full mask equals Conv2d with weight IDCT(C)", "[fr]") {
   std::mt19937 rng(7);
   for (auto opts : {nn::Conv2dOptions(3, 8, 3).padding(1), nn::Conv2dOptions(4, 6, {3, 5}).stride(2).groups(2),
@@ -120,9 +152,9 @@ TEST_CASE("fr: FRConv2d with a full mask equals Conv2d with weight IDCT(C)", "[f
   }
 }
 
-TEST_CASE("fr: FRLinear with a full mask equals Linear with weight IDCT(C), dense and factored", "[fr]") {
+TEST_CASE("fr: FRLinear with a full mask equals Linear with weight IDCT(C), dense, factored and spectral", "[fr]") {
   std::mt19937 rng(9);
-  for (FRPath path : {FRPath::automatic, FRPath::fftw, FRPath::box, FRPath::factored}) {
+  for (FRPath path : {FRPath::automatic, FRPath::fftw, FRPath::box, FRPath::factored, FRPath::spectral}) {
     dct::FRLinear fr(nn::LinearOptions(13, 7), FROptions().min_rate(1.0).path(path), rng);
     nn::Linear dense(13, 7, rng);
     {
@@ -164,10 +196,10 @@ TEST_CASE("fr: FRConv2d gradient reaches C through the adjoint DCT; masked entri
 
 TEST_CASE("fr: FRLinear paths agree on outputs and coefficient gradients with a partial mask", "[fr]") {
   std::vector<Tensor<float>> outs, grads;
-  for (FRPath path : {FRPath::fftw, FRPath::box, FRPath::factored}) {
+  for (FRPath path : {FRPath::fftw, FRPath::box, FRPath::factored, FRPath::spectral}) {
     std::mt19937 rng(21);  // same init for every path
     dct::FRLinear fr(nn::LinearOptions(40, 24), FROptions().dynamic(false).keep_count(60).path(path), rng);
-    CHECK(fr.uses_factored() == (path == FRPath::factored));
+    CHECK(fr.uses_factored() == (path == FRPath::factored || path == FRPath::spectral));
     const Var<float> x(randn<float>({5, 40}, 22));
     const auto y = fr(x);
     backward_projection(y, 23);
@@ -180,10 +212,10 @@ TEST_CASE("fr: FRLinear paths agree on outputs and coefficient gradients with a 
   }
 }
 
-TEST_CASE("fr: FRLinear trains through the factored product when reconstructing W would cost more", "[fr]") {
-  // Full mask, 5 rows: per row the factored product (40*40 + 40*24 + 24*24)
-  // costs more than the dense weight (24*40), so eval uses W; a training step
-  // would also pay the FFTW reconstruction and its adjoint, so it factors.
+TEST_CASE("fr: FRLinear trains without forming W when reconstructing W would cost more", "[fr]") {
+  // Full mask, 5 rows: per row the factored and spectral products cost more
+  // than the dense weight (24*40), so eval uses W; a training step would also
+  // pay the FFTW reconstruction and its adjoint, so it takes a product.
   const FROptions full = FROptions().dynamic(false).min_rate(1.0);
   std::mt19937 rng_a(31), rng_b(31);
   dct::FRLinear automatic(nn::LinearOptions(40, 24), full, rng_a);
