@@ -62,6 +62,18 @@ std::filesystem::path temp_file(const std::string& name) {
   return std::filesystem::temp_directory_path() / ("freqcap_test_fr_" + std::to_string(::getpid()) + "_" + name);
 }
 
+// conv 4->8 3x3, flatten, linear 72->10: dense, and its FR twin with `fr` options.
+nn::Sequential small_conv_net(std::mt19937& rng) {
+  auto conv = std::make_shared<nn::Conv2d>(nn::Conv2dOptions(4, 8, 3), rng);
+  auto linear = std::make_shared<nn::Linear>(8 * 3 * 3, 10, rng);
+  return nn::Sequential{conv, std::make_shared<nn::Flatten>(), linear};
+}
+nn::Sequential small_conv_net_fr(const FROptions& fr = FROptions()) {
+  return nn::Sequential{std::make_shared<dct::FRConv2d>(nn::Conv2dOptions(4, 8, 3), fr),
+                        std::make_shared<nn::Flatten>(),
+                        std::make_shared<dct::FRLinear>(nn::LinearOptions(8 * 3 * 3, 10), fr)};
+}
+
 }  // namespace
 
 TEST_CASE("fr: gradcheck of fr_weight on both reconstruction paths; masked entries get zero gradient", "[fr]") {
@@ -437,14 +449,8 @@ TEST_CASE("fr: a compressed file with folded BatchNorm holds exactly the counted
 
 TEST_CASE("fr: post-training compression keeps K coefficients; the error is the dropped energy", "[fr]") {
   std::mt19937 rng(71);
-  nn::Sequential dense;
-  dense.push_back(std::make_shared<nn::Conv2d>(nn::Conv2dOptions(4, 8, 3), rng));
-  dense.push_back(std::make_shared<nn::Flatten>());
-  dense.push_back(std::make_shared<nn::Linear>(8 * 3 * 3, 10, rng));
-  nn::Sequential fr;
-  fr.push_back(std::make_shared<dct::FRConv2d>(nn::Conv2dOptions(4, 8, 3)));
-  fr.push_back(std::make_shared<nn::Flatten>());
-  fr.push_back(std::make_shared<dct::FRLinear>(nn::LinearOptions(8 * 3 * 3, 10)));
+  nn::Sequential dense = small_conv_net(rng);
+  nn::Sequential fr = small_conv_net_fr();
   dense.eval();
   fr.eval();
   const Var<float> x(randn<float>({2, 4, 5, 5}, 72));
@@ -474,15 +480,8 @@ TEST_CASE("fr: post-training compression keeps K coefficients; the error is the 
 
 TEST_CASE("fr: a warm start loads DCT(W) and leaves the dynamic schedule to truncate", "[fr]") {
   std::mt19937 rng(81);
-  nn::Sequential dense;
-  dense.push_back(std::make_shared<nn::Conv2d>(nn::Conv2dOptions(4, 8, 3), rng));
-  dense.push_back(std::make_shared<nn::Flatten>());
-  dense.push_back(std::make_shared<nn::Linear>(8 * 3 * 3, 10, rng));
-  nn::Sequential fr;
-  const auto opts = dct::FROptions().dynamic(true).keep_count(20).drop_rate(0.5).min_count(0);
-  fr.push_back(std::make_shared<dct::FRConv2d>(nn::Conv2dOptions(4, 8, 3), opts));
-  fr.push_back(std::make_shared<nn::Flatten>());
-  fr.push_back(std::make_shared<dct::FRLinear>(nn::LinearOptions(8 * 3 * 3, 10), opts));
+  nn::Sequential dense = small_conv_net(rng);
+  nn::Sequential fr = small_conv_net_fr(FROptions().dynamic(true).keep_count(20).drop_rate(0.5).min_count(0));
   const Var<float> x(randn<float>({2, 4, 5, 5}, 82));
   const auto layers = dct::fr_layers(fr);
 
