@@ -1,6 +1,8 @@
 // Unnormalised DCT-II (FFTW's REDFT10, y_k = 2 sum_m x_m cos(pi (2m + 1) k / 2n))
 // and DCT-III (REDFT01, y_m = X_0 + 2 sum_{k>0} X_k cos(pi (2m + 1) k / 2n)) of
-// every contiguous row of a [rows, n] array, in place, through cached FFTW plans.
+// every contiguous row of a [rows, n] array (transform_rows) or every column of
+// the middle axis of [outer, n, inner] (transform_columns), in place, through
+// cached FFTW plans.
 //
 // Short rows use FFTW's r2r codelets. Rows of `makhoul_min_length` points or
 // more use Makhoul's algorithm (IEEE Trans. ASSP 28(1), 1980): an even/odd
@@ -9,7 +11,7 @@
 // this machine that is 2.5-3.5x faster than REDFT for n = 1,000-9,216.
 //
 // Plans are made with FFTW_ESTIMATE (deterministic across processes, arrays
-// untouched) once per (algorithm, n, rows, alignment) and kept in a process-
+// untouched) once per (algorithm, n, rows, row pitches, alignment) and kept in a process-
 // wide cache; every planner call holds one mutex (FFTW's planner is not
 // thread-safe; executing a plan on new arrays is).
 #pragma once
@@ -234,7 +236,7 @@ void transform_block(T* base, std::int64_t rows, std::int64_t n, std::int64_t rs
   };
   const auto at = [&](std::int64_t r, std::int64_t m) -> T& { return base[r * rs + m * ms]; };
   if (kind == Kind::dct2) {
-    if (rows_layout) {
+    if (rows_layout) {  // pos() written as two strided loops, which vectorise
       for (std::int64_t r = 0; r < rows; ++r) {
         const T* x = base + r * rs;
         T* v = re + r * ld;
