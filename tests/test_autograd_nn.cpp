@@ -441,6 +441,54 @@ TEST_CASE("cross_entropy by hand, ignore_index, label smoothing", "[autograd_nn]
   REQUIRE_THROWS_WITH(cross_entropy(VD(x), Tensor<std::int64_t>(Shape{4}, -100)), Catch::Contains("no target tokens"));
 }
 
+TEST_CASE("cross_entropy against probabilities and distillation_loss", "[autograd_nn][loss]") {
+  const Tensor<double> x = randn<double>({3, 4}, 120);
+  Tensor<double> p = map(randn<double>({3, 4}, 121), [](double v) { return std::exp(v); });
+  double want = 0;
+  for (std::int64_t r = 0; r < 3; ++r) {
+    double s = 0;
+    for (std::int64_t c = 0; c < 4; ++c) s += std::exp(x(r, c));
+    for (std::int64_t c = 0; c < 4; ++c) want -= p(r, c) * (x(r, c) - std::log(s));  // rows of p need not sum to 1
+  }
+  REQUIRE(cross_entropy(VD(x), p).item() == Approx(want / 3).margin(1e-12));
+  require_gradcheck([p](const Inputs& v) { return cross_entropy(v[0], p); }, {param({3, 4}, 122)});
+  // A one-hot probability row is the class-index loss.
+  const auto t = Tensor<std::int64_t>::from({3}, {2, 0, 3});
+  Tensor<double> onehot({3, 4});
+  for (std::int64_t r = 0; r < 3; ++r) onehot.data()[r * 4 + t(r)] = 1;
+  REQUIRE(cross_entropy(VD(x), onehot).item() == Approx(cross_entropy(VD(x), t).item()).margin(1e-12));
+  // Distillation with weight 0 is the hard loss; with weight 1 and the
+  // student's own logits as teacher at T = 1 it is the student's entropy.
+  REQUIRE(distillation_loss(VD(x), p, t, 3.0, 0.0).item() == Approx(cross_entropy(VD(x), t).item()).margin(1e-12));
+  const Tensor<double> own = softmax(x, 1);
+  REQUIRE(distillation_loss(VD(x), x, t, 1.0, 1.0).item() == Approx(cross_entropy(VD(x), own).item()).margin(1e-12));
+  require_gradcheck([p, t](const Inputs& v) { return distillation_loss(v[0], p, t, 2.5, 0.6, 0.1); },
+                    {param({3, 4}, 123)});
+  {
+    const auto& c = fixture("cross_entropy_probs");
+    const auto probs = from_json<double>(c.at("extra").at("probs"));
+    check_fixture<double>("cross_entropy_probs", {"logits"}, [&](const auto& v) { return cross_entropy(v[0], probs); },
+                          1e-10);
+    const auto probs_f = cast<float>(probs);
+    check_fixture<float>("cross_entropy_probs", {"logits"},
+                         [&](const auto& v) { return cross_entropy(v[0], probs_f); }, 1e-5);
+  }
+  {
+    const auto& c = fixture("distillation");
+    const auto teacher = from_json<double>(c.at("extra").at("teacher"));
+    const auto tg = ints_from_json(c.at("extra").at("targets"));
+    const double temp = c.at("params").at("temperature"), w = c.at("params").at("weight");
+    check_fixture<double>("distillation", {"logits"},
+                          [&](const auto& v) { return distillation_loss(v[0], teacher, tg, temp, w); }, 1e-10);
+    const auto teacher_f = cast<float>(teacher);
+    check_fixture<float>("distillation", {"logits"},
+                         [&](const auto& v) { return distillation_loss(v[0], teacher_f, tg, float(temp), float(w)); },
+                         1e-5);
+  }
+  REQUIRE_THROWS_WITH(cross_entropy(VD(x), Tensor<double>({3, 5})), Catch::Contains("[N, C]"));
+  REQUIRE_THROWS_WITH(distillation_loss(VD(x), p, t, 0.0, 0.5), Catch::Contains("temperature > 0"));
+}
+
 TEST_CASE("masked_cross_entropy and masked_accuracy", "[autograd_nn][loss]") {
   const Tensor<double> x = randn<double>({2, 3, 4}, 110);
   const auto t = Tensor<std::int64_t>::from({2, 3}, {1, 3, 0, 2, 9, 0});  // 9 sits under a zero mask

@@ -92,6 +92,16 @@ wt = rnd(7, 3)
 idx = torch.tensor([[1, 0, 6], [0, 2, 1]])
 finish("embedding", {"w": wt}, F.embedding(idx, wt, padding_idx=0), {"padding_idx": 0}, {"indices": idx})
 
+# Probability targets (rows deliberately not summing to 1), and the distillation
+# loss built on them: 0.3 * CE(x, labels) + 0.7 * T^2 * CE(x / T, softmax(teacher / T)), T = 2.
+x = rnd(5, 4)
+probs = torch.softmax(torch.randn(5, 4), 1) * torch.tensor([[1.0], [0.5], [1.0], [2.0], [1.0]])
+finish("cross_entropy_probs", {"logits": x}, F.cross_entropy(x, probs), {}, {"probs": probs})
+x, teacher = rnd(5, 4), torch.randn(5, 4)
+tg = torch.tensor([3, 0, 1, 1, 2])
+kd = 0.3 * F.cross_entropy(x, tg) + 0.7 * 4.0 * F.cross_entropy(x / 2.0, torch.softmax(teacher / 2.0, 1))
+finish("distillation", {"logits": x}, kd, {"temperature": 2.0, "weight": 0.7}, {"teacher": teacher, "targets": tg})
+
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps({"torch_version": torch.__version__, "cases": cases}, indent=None) + "\n")
 print(f"wrote {OUT} ({len(cases)} cases)")

@@ -1,6 +1,8 @@
 // Classification losses over logits, numerically stable through a row-wise
 // log-softmax: cross_entropy (PyTorch's, with ignore_index and
-// label_smoothing, mean over the targets kept), masked_cross_entropy (the
+// label_smoothing, mean over the targets kept; or against class
+// probabilities), distillation_loss (hard labels + a teacher's softened
+// probabilities), masked_cross_entropy (the
 // captioning loss: masked token losses summed and divided by the number of
 // masked-in tokens) and masked_accuracy (a plain value, no graph).
 #pragma once
@@ -9,6 +11,7 @@
 #include <cmath>
 #include <vector>
 
+#include "freqcap/autograd/ops_reduce.hpp"
 #include "freqcap/autograd/var.hpp"
 
 namespace freqcap {
@@ -93,6 +96,40 @@ Var<T> cross_entropy(const Var<T>& logits, const Tensor<std::int64_t>& targets, 
   std::vector<T> w(static_cast<std::size_t>(N));
   for (std::int64_t i = 0; i < N; ++i) w[i] = t[i] == ignore_index ? T(0) : T(1);
   return detail::cross_entropy_node("cross_entropy", logits, targets, std::move(w), N, C, label_smoothing);
+}
+
+/// Mean cross-entropy against class probabilities, as PyTorch's
+/// F.cross_entropy(logits, probs): logits [N, C], probs [N, C] ->
+/// mean_r sum_c -probs[r, c] * log_softmax(logits)[r, c]. Rows of probs need not
+/// sum to 1; the gradient is (softmax * rowsum(probs) - probs) / N.
+template <class T>
+Var<T> cross_entropy(const Var<T>& logits, const Tensor<T>& probs) {
+  FREQCAP_CHECK(logits.ndim() == 2 && probs.shape() == logits.shape() && logits.dim(0) > 0, "cross_entropy: logits ",
+                shape_str(logits.shape()), " and target probabilities ", shape_str(probs.shape()),
+                " must both be [N, C] with N > 0");
+  const Tensor<T> logp = log_softmax(logits.value(), 1);
+  const T inv_n = T(1) / static_cast<T>(logits.dim(0));
+  const T loss = -sum(probs * logp).item() * inv_n;
+  return Var<T>::make(Tensor<T>::scalar(loss), {logits}, "cross_entropy", [logits, logp, probs, inv_n](const Tensor<T>& g) {
+    const Tensor<T> p = map(logp, [](T v) { return std::exp(v); });
+    logits.accumulate((p * sum(probs, {1}, true) - probs) * (g.item() * inv_n));
+  });
+}
+
+/// Knowledge distillation (Hinton et al., 2015): (1 - weight) * CE(logits, labels)
+/// + weight * T^2 * CE(logits / T, softmax(teacher_logits / T)), label
+/// smoothing on the hard term only. The T^2 keeps the soft term's gradient on
+/// the scale of the hard one as T grows.
+template <class T>
+Var<T> distillation_loss(const Var<T>& logits, const Tensor<T>& teacher_logits, const Tensor<std::int64_t>& labels,
+                         T temperature, T weight, T label_smoothing = T(0)) {
+  FREQCAP_CHECK(temperature > T(0) && weight >= T(0) && weight <= T(1), "distillation_loss: need temperature > 0 ",
+                "and 0 <= weight <= 1 (got ", temperature, ", ", weight, ")");
+  const T inv_t = T(1) / temperature;
+  const Tensor<T> soft = softmax(teacher_logits * inv_t, 1);
+  const auto hard = cross_entropy(logits, labels, -100, label_smoothing);
+  return affine(hard, T(1) - weight) +
+         affine(cross_entropy(affine(logits, inv_t), soft), weight * temperature * temperature);
 }
 
 /// Masked token cross-entropy: logits [N, T, V], targets [N, T], mask [N, T]
