@@ -38,11 +38,14 @@ using namespace freqcap;
 
 namespace {
 
-std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr) {
+std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr, const std::string& flatten) {
   if (name == "lenet5") {
     backbones::LeNet5FR o;
     if (fr) o.fill(dct::FROptions());
-    return std::make_shared<backbones::LeNet5>(true, o);
+    FREQCAP_CHECK(flatten == "chw" || flatten == "hwc", "unknown --flatten '", flatten, "' (chw or hwc)");
+    return std::make_shared<backbones::LeNet5>(true, o, 10,
+                                               flatten == "hwc" ? backbones::LeNet5Flatten::hwc
+                                                                : backbones::LeNet5Flatten::chw);
   }
   if (name == "alexnet" || name == "efficientnet_b0") return backbones::make_backbone(fr ? name + "_fr" : name, 10);
   throw Error("unknown --model '" + name + "' (lenet5, alexnet, efficientnet_b0)");
@@ -104,10 +107,11 @@ std::string joined(int argc, char** argv) {
 int main(int argc, char** argv) {
   CLI::App app{"Train a dense classifier and its FR twin; compare size and accuracy"};
   std::string model_name = "lenet5", data = "mnist", mnist_dir = "/tmp/mnist/package",
-              fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both", save_dense, warm_start;
+              fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both", save_dense, warm_start,
+              flatten = "chw", distill;
   int epochs = 20, threads = 0;
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
-         label_smoothing = 0;
+         label_smoothing = 0, distill_t = 4, distill_w = 0.9;
   double stored_ratio = 0;
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
@@ -140,6 +144,8 @@ int main(int argc, char** argv) {
   app.add_flag("--fold-bn", fold_bn,
                "count and save BatchNorm in inference form: scale and shift, 2 numbers per channel instead of 4");
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
+  app.add_option("--flatten", flatten, "lenet5: order in which fc1 reads conv2's map, chw (PyTorch's) or hwc")
+      ->capture_default_str();
   app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
   app.add_option("--train-count", train_count, "train on the first N training images (0 = all)");
   app.add_option("--test-count", test_count, "score the first N test images (0 = all; MNIST's test split is ordered by class)");
@@ -154,6 +160,13 @@ int main(int argc, char** argv) {
                                   "schedule then truncates as usual): a --save-dense file, or without a value the "
                                   "dense twin of this run")
                        ->expected(0, 1);
+  auto* distill_opt = app.add_option("--distill", distill,
+                                     "train the FR twin by distillation from a trained dense model: a --save-dense "
+                                     "file, or without a value the dense twin of this run")
+                          ->expected(0, 1);
+  app.add_option("--distill-temperature", distill_t, "distillation temperature T")->capture_default_str();
+  app.add_option("--distill-weight", distill_w, "weight of the soft (teacher) term, the hard labels get 1 - it")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   return freqcap::examples::run_main([&] {
@@ -166,6 +179,12 @@ int main(int argc, char** argv) {
     FREQCAP_CHECK(!warm || models != "dense", "--warm-start is for the FR twin (not with --models dense)");
     if (warm && !warm_start.empty())
       FREQCAP_CHECK(std::filesystem::is_regular_file(warm_start), "--warm-start: no file ", warm_start);
+    const bool distilled = distill_opt->count() > 0;
+    FREQCAP_CHECK(!distilled || !distill.empty() || models == "both",
+                  "--distill without a file needs the dense twin of this run (--models both)");
+    FREQCAP_CHECK(!distilled || models != "dense", "--distill is for the FR twin (not with --models dense)");
+    if (distilled && !distill.empty())
+      FREQCAP_CHECK(std::filesystem::is_regular_file(distill), "--distill: no file ", distill);
     const BatchNormStorage bn_storage = fold_bn ? BatchNormStorage::folded : BatchNormStorage::full;
     FREQCAP_CHECK(keep > 0 || ratio > 0 || stored_ratio > 0 || !keep_layers.empty() || models == "dense",
                   "give --keep N, --ratio R, --stored-ratio R or --keep-layers a,b,...");
@@ -174,7 +193,7 @@ int main(int argc, char** argv) {
     // anything. The probe is freed before training (AlexNet's is ~230 MB).
     StoredCount untrained;
     {
-      const auto probe = make_model(model_name, true);
+      const auto probe = make_model(model_name, true, flatten);
       untrained = count_stored(*probe);
       if (stored_ratio > 0 && models != "dense")
         keep = stored_budget(untrained.fr_coefficients, count_stored(*probe, bn_storage).dense, stored_ratio,
@@ -240,10 +259,11 @@ int main(int argc, char** argv) {
     StoredCount fr_count;
     std::uintmax_t fp16_bytes = 0;
     std::vector<std::int64_t> kept_plan;
-    nn::StateDict trained_dense;  // for --warm-start without a file
+    nn::StateDict trained_dense;              // for --warm-start without a file
+    std::shared_ptr<nn::UnaryModule> teacher;  // for --distill
     {
       manual_seed(seed);
-      auto dense = make_model(model_name, false);
+      auto dense = make_model(model_name, false, flatten);
       row["dense_weights"] = dense_weights;
       if (models != "fr") {
         std::printf("dense: %lld weights, %lld numbers with biases/BN\n", (long long)dense_weights,
@@ -254,11 +274,12 @@ int main(int argc, char** argv) {
         dense_secs = r.seconds;
         if (!save_dense.empty()) save_state_dict(save_dense, *dense, {{"model", model_name}});
         if (warm && warm_start.empty()) trained_dense = dense->state_dict();  // shares (and keeps) the storage
+        if (distilled && distill.empty()) teacher = dense;
       }
     }
     if (models != "dense") {
       manual_seed(seed);
-      auto fr = make_model(model_name, true);
+      auto fr = make_model(model_name, true, flatten);
       if (warm) {
         load_dense_into_fr(*fr, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
         std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
@@ -283,6 +304,17 @@ int main(int argc, char** argv) {
       }
       std::printf("FR: drop rate %.3e per step (floor at epoch %.1f of %d, %lld steps)\n", drop, fe, epochs,
                   (long long)steps);
+      if (distilled && !teacher) {
+        teacher = make_model(model_name, false, flatten);
+        load_state_dict(*teacher, distill);
+      }
+      if (teacher) {
+        recipe.teacher = teacher.get();
+        recipe.distill_temperature = distill_t;
+        recipe.distill_weight = distill_w;
+        std::printf("FR: distilled from %s (T %g, soft weight %g)\n",
+                    distill.empty() ? "this run's dense twin" : distill.c_str(), distill_t, distill_w);
+      }
       recipe.lr = fr_lr > 0 ? fr_lr : lr;
       recipe.on_epoch = log_epoch("fr", fr.get());
       const auto r = train_classifier(*fr, train, test, recipe, in);
@@ -300,7 +332,7 @@ int main(int argc, char** argv) {
                              ("freqcap-compress-" + std::to_string(::getpid()) + ".safetensors");
       save_compressed(*fr, file, CompressedPrecision::f16, {{"model", model_name + "_fr"}}, bn_storage);
       fp16_bytes = std::filesystem::file_size(file);
-      auto reloaded = make_model(model_name, true);
+      auto reloaded = make_model(model_name, true, flatten);
       load_compressed(*reloaded, file);
       reload_acc = classifier_accuracy(*reloaded, test, in, test_count);
       if (out.empty()) std::filesystem::remove(file);

@@ -340,6 +340,77 @@ TEST_CASE("compress: train_classifier reports the pre-clip gradient norm, clips 
   CHECK_THROWS_AS(run(), Error);
 }
 
+TEST_CASE("compress: train_classifier distils from a teacher left untouched", "[compress]") {
+  const FashionMnist train = noise_images(16, 9), test = noise_images(16, 10);
+  const ClassifierInput in;
+  ClassifierTrainOptions opt;
+  opt.epochs = 1;
+  opt.batch = 16;  // one step: the epoch's loss is that step's
+  opt.distill_temperature = 3;
+  opt.distill_weight = 0.8;
+  manual_seed(4);
+  backbones::LeNet5 teacher;
+  teacher.train();  // the trainer must run it in eval mode (BN's running statistics stay as they are)
+  std::vector<Tensor<float>> saved;  // every float and int64 entry, as values
+  for (const auto& [name, t] : teacher.state_dict()) saved.push_back(nn::as_tensor<float>(t).clone());
+
+  std::vector<std::int64_t> order(16);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937 rng(opt.seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  Tensor<std::int64_t> y;
+  const Tensor<float> x = make_classifier_batch(train, order, 0, 16, in, y);
+  teacher.eval();
+  Tensor<float> t_logits;
+  {
+    NoGradGuard no_grad;
+    t_logits = teacher.forward(Var<float>(x)).value();
+  }
+  teacher.train();
+  manual_seed(3);
+  backbones::LeNet5 by_hand;
+  by_hand.train();
+  const double want = distillation_loss(by_hand.forward(Var<float>(x)), t_logits, y, 3.0f, 0.8f).item();
+
+  manual_seed(3);
+  backbones::LeNet5 student;
+  opt.teacher = &teacher;
+  const auto r = train_classifier(student, train, test, opt, in);
+  CHECK(r.epochs[0].train_loss == Approx(want).epsilon(1e-6));
+  std::size_t k = 0;
+  for (const auto& [name, t] : teacher.state_dict()) {
+    INFO(name);
+    CHECK(max_abs_diff(nn::as_tensor<float>(t), saved[k++]) == 0.0);
+  }
+  opt.teacher = nullptr;
+  manual_seed(3);
+  backbones::LeNet5 plain;
+  CHECK(train_classifier(plain, train, test, opt, in).epochs[0].train_loss != Approx(want).epsilon(1e-3));
+}
+
+TEST_CASE("compress: LeNet-5 with an hwc flatten is the chw net with fc1's columns permuted", "[compress]") {
+  manual_seed(5);
+  backbones::LeNet5 chw;
+  backbones::LeNet5 hwc(true, {}, 10, backbones::LeNet5Flatten::hwc);
+  nn::StateDict dict;
+  for (const auto& [name, t] : chw.state_dict()) dict.insert(name, nn::clone(t));
+  const auto w = dict.get<float>("fc1.weight").contiguous();  // [500, 800], column c*16 + y*4 + x
+  Tensor<float> permuted({500, 800});
+  for (std::int64_t o = 0; o < 500; ++o)
+    for (std::int64_t c = 0; c < 50; ++c)
+      for (std::int64_t p = 0; p < 16; ++p) permuted.data()[o * 800 + p * 50 + c] = w.data()[o * 800 + c * 16 + p];
+  dict.set("fc1.weight", permuted);
+  hwc.load_state_dict(dict);
+  chw.eval();
+  hwc.eval();
+  const Var<float> x(freqcap::testing::randn<float>({2, 1, 28, 28}, 6));
+  const auto a = chw.forward(x).value(), b = hwc.forward(x).value();
+  CHECK(max_abs_diff(a, b) <= 1e-5f);
+  // The unpermuted weights give a different net.
+  hwc.load_state_dict(chw.state_dict());
+  CHECK(max_abs_diff(a, hwc.forward(x).value()) > 1e-3f);
+}
+
 #if defined(FREQCAP_HAVE_EXAMPLES) && FREQCAP_HAVE_EXAMPLES
 TEST_CASE("freqcap-compress meets a --stored-ratio budget and refuses one out of reach", "[compress][examples]") {
   TempDir tmp("compress_program");

@@ -5,6 +5,16 @@
 // names conv1, bn1, conv2, bn2, fc1, fc2. The FR twin replaces all four
 // weights by dct::FRConv2d / dct::FRLinear with per-layer FROptions (biases
 // and BatchNorm stay dense).
+//
+// The flatten before fc1 reads the [50, 4, 4] map in PyTorch's (c, y, x)
+// order by default; LeNet5Flatten::hwc reads it as (y, x, c). The two are the
+// same dense model up to a permutation of fc1's columns, but not the same FR
+// model: fc1's DCT runs along the 800 flattened inputs, and its few kept low
+// frequencies vary slowly along that axis. In (c, y, x) order a slow
+// variation is constant over each channel's 16 positions, so the FR fc1 can
+// only see spatially summed channels; in (y, x, c) order it is smooth over
+// the channels of one position instead (conv2's output is itself smooth over
+// channels, its out-channel axis being DCT-truncated) and keeps the layout.
 #pragma once
 
 #include <array>
@@ -21,11 +31,15 @@ namespace freqcap::backbones {
 /// Per-layer FR options for conv1, conv2, fc1, fc2 (nullopt: that layer dense).
 using LeNet5FR = std::array<std::optional<dct::FROptions>, 4>;
 
+/// The order in which fc1 reads conv2's pooled [C, 4, 4] map.
+enum class LeNet5Flatten { chw, hwc };
+
 class LeNet5 : public nn::UnaryModule {
  public:
   /// Dense with no `fr`; `batch_norm` puts a BatchNorm2d after each conv.
-  explicit LeNet5(bool batch_norm = true, const LeNet5FR& fr = {}, std::int64_t num_classes = 10)
-      : nn::UnaryModule("LeNet5"), batch_norm_(batch_norm) {
+  explicit LeNet5(bool batch_norm = true, const LeNet5FR& fr = {}, std::int64_t num_classes = 10,
+                  LeNet5Flatten flatten = LeNet5Flatten::chw)
+      : nn::UnaryModule("LeNet5"), batch_norm_(batch_norm), flatten_(flatten) {
     conv1 = register_module("conv1", make_conv(nn::Conv2dOptions(1, 20, 5), fr[0]));
     if (batch_norm) bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(20));
     conv2 = register_module("conv2", make_conv(nn::Conv2dOptions(20, 50, 5), fr[1]));
@@ -44,6 +58,7 @@ class LeNet5 : public nn::UnaryModule {
     h = conv2->forward(h);
     if (batch_norm_) h = bn2->forward(h);
     h = max_pool2d(relu(h), 2);
+    if (flatten_ == LeNet5Flatten::hwc) h = permute(h, {0, 2, 3, 1});
     h = relu(fc1->forward(reshape(h, Shape{h.dim(0), -1})));
     return fc2->forward(h);
   }
@@ -58,6 +73,7 @@ class LeNet5 : public nn::UnaryModule {
 
  private:
   bool batch_norm_;
+  LeNet5Flatten flatten_;
 };
 
 }  // namespace freqcap::backbones

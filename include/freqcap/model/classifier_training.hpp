@@ -3,7 +3,8 @@
 // (FashionMnist: images [N, 28, 28] + labels [N]) become normalised float
 // batches (optionally resized bilinearly to S x S and repeated to C
 // channels), trained with Adam under a linear-warmup + cosine learning-rate
-// schedule, scored on a test set after every epoch. freqcap-compress trains a
+// schedule (optionally distilled from a trained teacher), scored on a test
+// set after every epoch. freqcap-compress trains a
 // dense model and its FR twin through it with the same recipe; FR layers
 // advance their truncation schedule on every training forward by themselves.
 #pragma once
@@ -117,6 +118,11 @@ struct ClassifierTrainOptions {
   /// Augments every training batch (after resizing and normalising, so give
   /// contrast = 0 and clip = false: geometry only). Scoring never augments.
   std::optional<AugmentOptions> augment;
+  /// A trained model to distil from (run in eval mode, no graph, on the same
+  /// batches); the loss becomes distillation_loss(.., distill_temperature, distill_weight).
+  nn::UnaryModule* teacher = nullptr;
+  double distill_temperature = 4.0;
+  double distill_weight = 0.9;
   /// Called after every epoch (the model is in eval mode then; training resumes after).
   std::function<void(const EpochReport&)> on_epoch;
 };
@@ -126,6 +132,13 @@ struct ClassifierResult {
   double seconds = 0;        ///< wall time of the whole run
   std::vector<EpochReport> epochs;
 };
+
+/// The teacher's logits for x: eval mode, no graph.
+inline Tensor<float> teacher_logits(nn::UnaryModule& teacher, const Var<float>& x) {
+  NoGradGuard no_grad;
+  teacher.eval();
+  return teacher.forward(Var<float>(x.value())).value();
+}
 
 /// Steps per epoch for n training items.
 inline std::int64_t classifier_steps_per_epoch(std::int64_t n, std::int64_t batch) { return (n + batch - 1) / batch; }
@@ -171,7 +184,11 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       lr = nn::apply_lr(adam, schedule, step);
       adam.zero_grad();
       const auto logits = model.forward(x);
-      auto loss = cross_entropy(logits, y, -100, static_cast<float>(opt.label_smoothing));
+      auto loss = opt.teacher ? distillation_loss(logits, teacher_logits(*opt.teacher, x), y,
+                                                  static_cast<float>(opt.distill_temperature),
+                                                  static_cast<float>(opt.distill_weight),
+                                                  static_cast<float>(opt.label_smoothing))
+                              : cross_entropy(logits, y, -100, static_cast<float>(opt.label_smoothing));
       FREQCAP_CHECK(std::isfinite(loss.item()), "training diverged: loss is ", loss.item(), " at step ", step);
       loss.backward();
       const double norm = opt.clip > 0 ? nn::clip_grad_norm_(params, opt.clip) : nn::grad_norm(params);
