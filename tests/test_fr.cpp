@@ -211,7 +211,7 @@ TEST_CASE("fr: FRLinear paths agree on outputs and coefficient gradients with a 
   for (FRPath path : {FRPath::fftw, FRPath::box, FRPath::factored, FRPath::spectral}) {
     std::mt19937 rng(21);  // same init for every path
     dct::FRLinear fr(nn::LinearOptions(40, 24), FROptions().dynamic(false).keep_count(60).path(path), rng);
-    CHECK(fr.uses_factored() == (path == FRPath::factored || path == FRPath::spectral));
+    CHECK(fr.never_forms_weight() == (path == FRPath::factored || path == FRPath::spectral));
     const Var<float> x(randn<float>({5, 40}, 22));
     const auto y = fr(x);
     backward_projection(y, 23);
@@ -232,9 +232,9 @@ TEST_CASE("fr: FRLinear trains without forming W when reconstructing W would cos
   std::mt19937 rng_a(31), rng_b(31);
   dct::FRLinear automatic(nn::LinearOptions(40, 24), full, rng_a);
   dct::FRLinear fftw(nn::LinearOptions(40, 24), FROptions(full).path(FRPath::fftw), rng_b);
-  CHECK(automatic.uses_factored(5, true));
-  CHECK_FALSE(automatic.uses_factored(5, false));
-  CHECK_FALSE(automatic.uses_factored(1e6, true));  // amortised over many rows, W is cheaper again
+  CHECK(automatic.never_forms_weight(5, true));
+  CHECK_FALSE(automatic.never_forms_weight(5, false));
+  CHECK_FALSE(automatic.never_forms_weight(1e6, true));  // amortised over many rows, W is cheaper again
   const Var<float> x(randn<float>({5, 40}, 32));
   const auto ya = automatic(x), yf = fftw(x);
   backward_projection(ya, 33);

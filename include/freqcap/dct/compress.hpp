@@ -262,8 +262,7 @@ inline void compress_dense(nn::Module& fr_model, const nn::StateDict& dense, con
                                                                 opt.min_count);
     s.keep_count = std::clamp<std::int64_t>(s.keep_count, 1, n);
     s.min_count = 0;
-    fr->set_schedule(s);
-    fr->invalidate_cache();
+    fr->set_schedule(s);  // load_dense_into_fr left every cache invalid; a new mask keeps it so
   }
 }
 

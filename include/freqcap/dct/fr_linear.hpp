@@ -79,7 +79,7 @@ class FRLinear : public nn::UnaryModule, public FRLayer {
     }
   }
   /// Whether such a forward never forms W.
-  bool uses_factored(double rows = 1, bool training = false) const {
+  bool never_forms_weight(double rows = 1, bool training = false) const {
     return product(rows, training) != LinearProduct::weight;
   }
 

@@ -161,15 +161,21 @@ inline LinearProduct cheapest_linear_product(const ZigzagMask& mask, double rows
   return factored < spectral ? LinearProduct::factored : LinearProduct::spectral;
 }
 
+/// Shapes of the box products: x [..., in], C and the mask [out, in].
+template <class T>
+void check_fr_linear_args(const char* op, const Var<T>& x, const Var<T>& c, const ZigzagMask& mask) {
+  FREQCAP_CHECK(c.ndim() == 2 && c.shape() == mask.shape() && x.ndim() >= 1 && x.dim(-1) == c.dim(1), op,
+                ": input ", shape_str(x.shape()), ", coefficients ", shape_str(c.shape()), ", mask ",
+                shape_str(mask.shape()));
+}
+
 /// y = x W^T + bias with W = IDCT(C * M), C [out, in], computed as
 /// ((x B^T) Cbox^T) A: B [b1, in] and A [b0, out] the first DCT basis rows.
 /// x [..., in] -> [..., out]. `box_value`, when given, is mask.masked_box(C).
 template <class T>
 Var<T> fr_linear_factored(const Var<T>& x, const Var<T>& c, const ZigzagMask& mask, const Var<T>& bias,
                           BasisCache<T>& bases, const Tensor<T>* box_value = nullptr) {
-  FREQCAP_CHECK(c.ndim() == 2 && c.shape() == mask.shape() && x.ndim() >= 1 && x.dim(-1) == c.dim(1),
-                "fr_linear_factored: input ", shape_str(x.shape()), ", coefficients ", shape_str(c.shape()),
-                ", mask ", shape_str(mask.shape()));
+  check_fr_linear_args("fr_linear_factored", x, c, mask);
   const Shape& box = mask.box();
   const Var<T> b(bases.rows(1, c.dim(1), box[1]));                   // [b1, in]
   const Var<T> at(bases.rows(0, c.dim(0), box[0]).transpose(0, 1));  // [out, b0] = A^T
@@ -183,9 +189,7 @@ Var<T> fr_linear_factored(const Var<T>& x, const Var<T>& c, const ZigzagMask& ma
 template <class T>
 Var<T> fr_linear_spectral(const Var<T>& x, const Var<T>& c, const ZigzagMask& mask, const Var<T>& bias,
                           const Tensor<T>* box_value = nullptr) {
-  FREQCAP_CHECK(c.ndim() == 2 && c.shape() == mask.shape() && x.ndim() >= 1 && x.dim(-1) == c.dim(1),
-                "fr_linear_spectral: input ", shape_str(x.shape()), ", coefficients ", shape_str(c.shape()),
-                ", mask ", shape_str(mask.shape()));
+  check_fr_linear_args("fr_linear_spectral", x, c, mask);
   const Shape& box = mask.box();
   const Var<T> z = linear(dct_last_keep(x, box[1]), fr_masked_box(c, mask, box_value));  // [..., b0]
   const Var<T> y = idct_last_padded(z, c.dim(0));
