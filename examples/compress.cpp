@@ -96,6 +96,17 @@ std::int64_t stored_budget(std::int64_t weights, std::int64_t dense_numbers, dou
   return total - dense_numbers;
 }
 
+// Whether an option that takes a trained dense model (--warm-start,
+// --distill: a --save-dense file, or without a value this run's dense twin)
+// was given; checks that the model it names will exist.
+bool dense_source_given(const CLI::Option* opt, const char* flag, const std::string& path, const std::string& models) {
+  if (opt->count() == 0) return false;
+  FREQCAP_CHECK(!path.empty() || models == "both", flag, " without a file needs the dense twin of this run (--models both)");
+  FREQCAP_CHECK(models != "dense", flag, " is for the FR twin (not with --models dense)");
+  if (!path.empty()) FREQCAP_CHECK(std::filesystem::is_regular_file(path), flag, ": no file ", path);
+  return true;
+}
+
 std::string joined(int argc, char** argv) {
   std::string s = "freqcap-compress";
   for (int i = 1; i < argc; ++i) s += std::string(" ") + argv[i];
@@ -173,18 +184,8 @@ int main(int argc, char** argv) {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
-    const bool warm = warm_opt->count() > 0;
-    FREQCAP_CHECK(!warm || !warm_start.empty() || models == "both",
-                  "--warm-start without a file needs the dense twin of this run (--models both)");
-    FREQCAP_CHECK(!warm || models != "dense", "--warm-start is for the FR twin (not with --models dense)");
-    if (warm && !warm_start.empty())
-      FREQCAP_CHECK(std::filesystem::is_regular_file(warm_start), "--warm-start: no file ", warm_start);
-    const bool distilled = distill_opt->count() > 0;
-    FREQCAP_CHECK(!distilled || !distill.empty() || models == "both",
-                  "--distill without a file needs the dense twin of this run (--models both)");
-    FREQCAP_CHECK(!distilled || models != "dense", "--distill is for the FR twin (not with --models dense)");
-    if (distilled && !distill.empty())
-      FREQCAP_CHECK(std::filesystem::is_regular_file(distill), "--distill: no file ", distill);
+    const bool warm = dense_source_given(warm_opt, "--warm-start", warm_start, models);
+    const bool distilled = dense_source_given(distill_opt, "--distill", distill, models);
     const BatchNormStorage bn_storage = fold_bn ? BatchNormStorage::folded : BatchNormStorage::full;
     FREQCAP_CHECK(keep > 0 || ratio > 0 || stored_ratio > 0 || !keep_layers.empty() || models == "dense",
                   "give --keep N, --ratio R, --stored-ratio R or --keep-layers a,b,...");
