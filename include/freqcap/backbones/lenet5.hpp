@@ -15,6 +15,8 @@
 // only see spatially summed channels; in (y, x, c) order it is smooth over
 // the channels of one position instead (conv2's output is itself smooth over
 // channels, its out-channel axis being DCT-truncated) and keeps the layout.
+// Measured at 776 coefficients on MNIST: hwc fits the training set better and
+// tests about a point worse (docs/compression.md), so chw stays the default.
 #pragma once
 
 #include <array>
