@@ -133,11 +133,10 @@ struct ClassifierResult {
   std::vector<EpochReport> epochs;
 };
 
-/// The teacher's logits for x: eval mode, no graph.
+/// The teacher's logits for x, without a graph (train_classifier puts the teacher in eval mode once).
 inline Tensor<float> teacher_logits(nn::UnaryModule& teacher, const Var<float>& x) {
   NoGradGuard no_grad;
-  teacher.eval();
-  return teacher.forward(Var<float>(x.value())).value();
+  return teacher.forward(x).value();
 }
 
 /// Steps per epoch for n training items.
@@ -168,6 +167,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
   ClassifierResult result;
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t step = 0;
+  if (opt.teacher) opt.teacher->eval();
   model.train();
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
