@@ -38,14 +38,11 @@ using namespace freqcap;
 
 namespace {
 
-std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr, const std::string& flatten) {
+std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr, backbones::LeNet5Flatten flatten) {
   if (name == "lenet5") {
     backbones::LeNet5FR o;
     if (fr) o.fill(dct::FROptions());
-    FREQCAP_CHECK(flatten == "chw" || flatten == "hwc", "unknown --flatten '", flatten, "' (chw or hwc)");
-    return std::make_shared<backbones::LeNet5>(true, o, 10,
-                                               flatten == "hwc" ? backbones::LeNet5Flatten::hwc
-                                                                : backbones::LeNet5Flatten::chw);
+    return std::make_shared<backbones::LeNet5>(true, o, 10, flatten);
   }
   if (name == "alexnet" || name == "efficientnet_b0") return backbones::make_backbone(fr ? name + "_fr" : name, 10);
   throw Error("unknown --model '" + name + "' (lenet5, alexnet, efficientnet_b0)");
@@ -119,7 +116,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train a dense classifier and its FR twin; compare size and accuracy"};
   std::string model_name = "lenet5", data = "mnist", mnist_dir = "/tmp/mnist/package",
               fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both", save_dense, warm_start,
-              flatten = "chw", distill;
+              flatten_name = "chw", distill;
   int epochs = 20, threads = 0;
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
          label_smoothing = 0, distill_t = 4, distill_w = 0.9;
@@ -155,7 +152,7 @@ int main(int argc, char** argv) {
   app.add_flag("--fold-bn", fold_bn,
                "count and save BatchNorm in inference form: scale and shift, 2 numbers per channel instead of 4");
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
-  app.add_option("--flatten", flatten, "lenet5: order in which fc1 reads conv2's map, chw (PyTorch's) or hwc")
+  app.add_option("--flatten", flatten_name, "lenet5: order in which fc1 reads conv2's map, chw (PyTorch's) or hwc")
       ->capture_default_str();
   app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
   app.add_option("--train-count", train_count, "train on the first N training images (0 = all)");
@@ -184,6 +181,9 @@ int main(int argc, char** argv) {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
+    FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc", "unknown --flatten '", flatten_name, "' (chw or hwc)");
+    FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten hwc is for --model lenet5");
+    const auto flatten = flatten_name == "hwc" ? backbones::LeNet5Flatten::hwc : backbones::LeNet5Flatten::chw;
     const bool warm = dense_source_given(warm_opt, "--warm-start", warm_start, models);
     const bool distilled = dense_source_given(distill_opt, "--distill", distill, models);
     const BatchNormStorage bn_storage = fold_bn ? BatchNormStorage::folded : BatchNormStorage::full;

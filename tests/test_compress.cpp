@@ -256,6 +256,17 @@ FashionMnist noise_images(std::int64_t n, unsigned seed) {
   return s;
 }
 
+// The first training batch of train_classifier when the batch spans all n
+// items: its shuffle of 0..n-1 with mt19937(seed), made into a batch.
+Tensor<float> first_batch(const FashionMnist& train, std::int64_t n, unsigned seed, const ClassifierInput& in,
+                          Tensor<std::int64_t>& labels) {
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  return make_classifier_batch(train, order, 0, static_cast<std::size_t>(n), in, labels);
+}
+
 TEST_CASE("compress: train_classifier augments training batches reproducibly", "[compress]") {
   const FashionMnist train = noise_images(64, 5), test = noise_images(64, 6);
   ClassifierTrainOptions opt;
@@ -288,16 +299,12 @@ TEST_CASE("compress: train_classifier reports the pre-clip gradient norm, clips 
   // The reference: the same first batch (the trainer's shuffle of 0..15 with
   // mt19937(seed)), one forward and backward by hand.
   auto first_step = [&](float smoothing, double& norm) {
-    std::vector<std::int64_t> order(16);
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937 rng(opt.seed);
-    std::shuffle(order.begin(), order.end(), rng);
     Tensor<std::int64_t> y;
+    const Tensor<float> x = first_batch(train, 16, opt.seed, in, y);
     manual_seed(3);
     backbones::LeNet5 m;
     m.train();
-    auto loss = cross_entropy(m.forward(Var<float>(make_classifier_batch(train, order, 0, 16, in, y))), y, -100,
-                              smoothing);
+    auto loss = cross_entropy(m.forward(Var<float>(x)), y, -100, smoothing);
     loss.backward();
     norm = nn::grad_norm(m.parameters());
     return loss.item();
@@ -354,12 +361,8 @@ TEST_CASE("compress: train_classifier distils from a teacher left untouched", "[
   std::vector<Tensor<float>> saved;  // every float and int64 entry, as values
   for (const auto& [name, t] : teacher.state_dict()) saved.push_back(nn::as_tensor<float>(t).clone());
 
-  std::vector<std::int64_t> order(16);
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937 rng(opt.seed);
-  std::shuffle(order.begin(), order.end(), rng);
   Tensor<std::int64_t> y;
-  const Tensor<float> x = make_classifier_batch(train, order, 0, 16, in, y);
+  const Tensor<float> x = first_batch(train, 16, opt.seed, in, y);
   teacher.eval();
   Tensor<float> t_logits;
   {
@@ -472,6 +475,10 @@ TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks t
   const auto [rc_flat, text_flat] = run("--models fr --flatten cwh");
   CHECK(rc_flat == 1);
   CHECK(text_flat.find("unknown --flatten 'cwh'") != std::string::npos);
+  const auto [rc_alex, text_alex] = testing::run_program(
+      "'" + bin + "' --model alexnet --data mnist --mnist '" + (tmp / "package").string() + "' --flatten hwc --keep 100", out);
+  CHECK(rc_alex == 1);
+  CHECK(text_alex.find("--flatten hwc is for --model lenet5") != std::string::npos);
 }
 #endif
 
