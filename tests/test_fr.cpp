@@ -4,7 +4,7 @@
 // computed from a dense twin, masked coefficients getting zero gradient, the
 // schedule inside a module, the eval cache, PyTorch-variance initialisation,
 // honest stored-number counting, compressed save/load round trips (F32
-// bit-exact, F16 equal to F16-rounded coefficients) and post-training
+// bit-exact, F16 equal to F16-rounded coefficients), budget planning and post-training
 // compression (Parseval: the error is exactly the dropped energy).
 #include <catch2/catch.hpp>
 
@@ -20,6 +20,7 @@
 #include "freqcap/autograd/gradcheck.hpp"
 #include "freqcap/autograd/ops_reduce.hpp"
 #include "freqcap/core/fp16.hpp"
+#include "freqcap/dct/budget.hpp"
 #include "freqcap/dct/compress.hpp"
 #include "freqcap/dct/fr_conv.hpp"
 #include "freqcap/dct/fr_linear.hpp"
@@ -269,6 +270,45 @@ TEST_CASE("fr: training forwards follow the schedule, eval forwards do not", "[f
   CHECK(conv.kept() == 144);
   for (int i = 0; i < 40; ++i) conv.advance();
   CHECK(conv.kept() == 20);
+}
+
+TEST_CASE("fr: budget plans split by sqrt(N) or by ratio and refuse budgets out of reach", "[fr]") {
+  // sqrt split of 776 over LeNet-5's layers: 776 * sqrt(N) / sum sqrt(N), floored,
+  // the remainder to the largest (fc1). sum sqrt = 22.36 + 158.11 + 632.46 + 70.71.
+  const std::vector<std::int64_t> lenet = {500, 25000, 400000, 5000};
+  const auto k = dct::keep_split_sqrt(lenet, 776);
+  CHECK(k == std::vector<std::int64_t>{19, 138, 555 + 2, 62});  // 19.6, 138.9, 555.4, 62.1
+  CHECK(k[0] + k[1] + k[2] + k[3] == 776);
+  // Each layer keeps at least 1 and at most N; the largest absorbs the rest.
+  CHECK(dct::keep_split_sqrt({1, 10000}, 50) == std::vector<std::int64_t>{1, 49});
+  CHECK(dct::keep_split_sqrt({4, 4}, 8) == std::vector<std::int64_t>{4, 4});
+  CHECK_THROWS_WITH(dct::keep_split_sqrt(lenet, 3), Catch::Contains("less than one for each of 4 FR layers"));
+  CHECK(dct::keep_per_ratio(lenet, 50) == std::vector<std::int64_t>{10, 500, 8000, 100});
+  CHECK(dct::keep_per_ratio({30, 7}, 10) == std::vector<std::int64_t>{3, 1});
+  CHECK_THROWS_WITH(dct::keep_per_ratio(lenet, 0.5), Catch::Contains("must be >= 1"));
+  // kept + dense = weights / r: 430500 / 250 = 1722 stored, 862 of them dense.
+  CHECK(dct::keep_budget_for_stored_ratio(430500, 862, 4, 250) == 860);
+  CHECK_THROWS_WITH(dct::keep_budget_for_stored_ratio(430500, 862, 4, 500),
+                    Catch::Contains("stored ratio 500 is out of reach") && Catch::Contains("at most 497"));
+}
+
+TEST_CASE("fr: drop_rate_for_floor reaches the floor on time and plan_truncation sets every layer", "[fr]") {
+  const double d = dct::drop_rate_for_floor(5000);
+  CHECK(std::pow(1.0 - d, 5000.0) == Approx(1e-4).epsilon(1e-9));
+  CHECK_THROWS_WITH(dct::drop_rate_for_floor(0.5), Catch::Contains("at least one step"));
+  nn::Sequential net;
+  net.push_back(std::make_shared<dct::FRConv2d>(nn::Conv2dOptions(2, 4, 3)));
+  net.push_back(std::make_shared<nn::Flatten>());
+  net.push_back(std::make_shared<dct::FRLinear>(nn::LinearOptions(16, 3)));
+  CHECK_THROWS_WITH(dct::plan_truncation(net, {10}, d), Catch::Contains("1 kept counts for 2 FR layers"));
+  dct::plan_truncation(net, {10, 5}, dct::drop_rate_for_floor(20));
+  const auto layers = dct::fr_layers(net);
+  const Var<float> x(randn<float>({1, 2, 4, 4}, 33));
+  for (int t = 0; t < 20; ++t) (void)net(x);
+  // After 20 steps each mask is within 1e-4 N of its floor: exactly the floor.
+  CHECK(layers[0].second->kept() == 10);
+  CHECK(layers[1].second->kept() == 5);
+  CHECK(layers[0].second->schedule().dynamic);
 }
 
 TEST_CASE("fr: eval mode reuses the cached weight and notices changed coefficients", "[fr]") {
