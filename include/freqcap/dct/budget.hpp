@@ -92,8 +92,7 @@ inline void plan_truncation(nn::Module& model, const std::vector<std::int64_t>& 
     s.keep_count = keep[i];
     s.drop_rate = drop_rate;
     s.dynamic = true;
-    s.validate();
-    layers[i].second->set_schedule(s);
+    layers[i].second->set_schedule(s);  // validates s
   }
 }
 
