@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
               flatten_name = "chw", distill;
   int epochs = 20, threads = 0;
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
-         label_smoothing = 0, distill_t = 4, distill_w = 0.9;
+         label_smoothing = 0, distill_t = 4, distill_w = 0.9, ema = 0;
   double stored_ratio = 0;
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
   app.add_option("--clip", clip, "clip gradients to this global L2 norm (both; 0 = off)")->capture_default_str();
   app.add_option("--label-smoothing", label_smoothing, "label smoothing of the training loss (both)")
       ->capture_default_str();
+  app.add_option("--ema", ema, "score and keep an exponential moving average of the weights with this decay "
+                 "(both; 0 = off)")->capture_default_str();
   auto* keep_opt = app.add_option("--keep", keep, "total kept weight coefficients, split over FR layers ~ sqrt(N)");
   auto* ratio_opt = app.add_option("--ratio", ratio, "keep N/R coefficients of every FR weight");
   auto* layers_opt = app.add_option("--keep-layers", keep_layers, "kept coefficients per FR layer (pre-order)")
@@ -196,6 +198,7 @@ int main(int argc, char** argv) {
     recipe.final_lr_fraction = final_frac;
     recipe.clip = clip;
     recipe.label_smoothing = label_smoothing;
+    recipe.ema_decay = ema;
     recipe.train_count = train_count;
     recipe.test_count = test_count;
     recipe.seed = seed;

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -389,6 +390,53 @@ TEST_CASE("compress: train_classifier distils from a teacher left untouched", "[
   manual_seed(3);
   backbones::LeNet5 plain;
   CHECK(train_classifier(plain, train, test, opt, in).epochs[0].train_loss != Approx(want).epsilon(1e-3));
+}
+
+TEST_CASE("compress: train_classifier scores and returns the moving average of the weights", "[compress]") {
+  const FashionMnist train = noise_images(16, 11), test = noise_images(16, 12);
+  const ClassifierInput in;
+  ClassifierTrainOptions opt;
+  opt.epochs = 2;
+  opt.batch = 16;  // one step per epoch
+  // Every parameter and float buffer of a model, in order.
+  auto values = [](const nn::Module& m) {
+    std::vector<float> out;
+    for (const auto& p : m.parameters())
+      for (float v : p.value().to_vector()) out.push_back(v);
+    for (const auto& [name, b] : m.named_buffers())
+      if (const auto* f = std::get_if<Tensor<float>>(&b))
+        for (float v : f->to_vector()) out.push_back(v);
+    return out;
+  };
+  auto run = [&](double decay, std::vector<std::vector<float>>& seen) {
+    manual_seed(3);
+    backbones::LeNet5 m;
+    opt.ema_decay = decay;
+    opt.on_epoch = [&](const EpochReport&) { seen.push_back(values(m)); };
+    const auto r = train_classifier(m, train, test, opt, in);
+    CHECK(r.test_accuracy == classifier_accuracy(m, test, in));  // the score is that of the returned weights
+    seen.push_back(values(m));
+  };
+  std::vector<std::vector<float>> plain, averaged;
+  run(0.0, plain);  // w1 after epoch 1, w2 after epoch 2, w2 returned
+  run(0.75, averaged);
+  REQUIRE(plain.size() == 3);
+  REQUIRE(averaged.size() == 3);
+  CHECK(averaged[0] == plain[0]);  // the first update copies
+  REQUIRE(averaged[2].size() == plain[1].size());
+  double worst = 0;
+  bool moved = false;
+  for (std::size_t i = 0; i < plain[1].size(); ++i) {
+    const double want = plain[0][i] + 0.25 * (double(plain[1][i]) - plain[0][i]);
+    worst = std::max(worst, std::abs(averaged[2][i] - want) / std::max(1.0, std::abs(want)));
+    moved |= plain[1][i] != plain[0][i];
+  }
+  CHECK(moved);
+  CHECK(worst < 1e-6);
+  CHECK(averaged[1] == averaged[2]);  // the last epoch's score used the weights it returns
+  opt.ema_decay = 1.0;
+  backbones::LeNet5 m;
+  CHECK_THROWS_AS(train_classifier(m, train, test, opt, in), Error);
 }
 
 TEST_CASE("compress: LeNet-5 with an hwc flatten is the chw net with fc1's columns permuted", "[compress]") {

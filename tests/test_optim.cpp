@@ -1,7 +1,8 @@
 // Optimizers, learning-rate schedules and gradient clipping: SGD / Adam /
 // AdamW trajectories against torch.optim (tests/fixtures/nn/optim.safetensors
 // from tools/nn_reference.py, 1e-6 relative), optimizer state save/restore,
-// closed-form schedules, and clip_grad_norm_ against its formula.
+// closed-form schedules, clip_grad_norm_ against its formula, and the
+// exponential moving average of weights against its recurrence.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <numbers>
 #include <string>
 
+#include "freqcap/dct/fr_linear.hpp"
 #include "freqcap/io/state_dict.hpp"
 #include "freqcap/nn/nn.hpp"
 
@@ -225,6 +227,76 @@ TEST_CASE("clip_grad_norm_ scales gradients to the global L2 norm", "[optim]") {
   // Parameters without gradients count as zero.
   std::vector<Var<float>> none = {Var<float>(Tensor<float>(Shape{3}), true)};
   CHECK(clip_grad_norm_(none, 1.0) == 0.0);
+}
+
+namespace {
+// A parameter, a float buffer and an int64 buffer.
+struct EmaProbe : Module {
+  EmaProbe() : Module("EmaProbe") {
+    w = register_parameter("w", Tensor<float>::from_vector(Shape{3}, {1.0f, -2.0f, 3.0f}));
+    stat = register_buffer("stat", Tensor<float>::from_vector(Shape{2}, {0.5f, 4.0f}));
+    count = register_buffer("count", Tensor<std::int64_t>(Shape{1}, 7));
+  }
+  Var<float> w;
+  Tensor<float> stat;
+  Tensor<std::int64_t> count;
+};
+}  // namespace
+
+TEST_CASE("ExponentialMovingAverage follows its recurrence and swaps in place", "[optim]") {
+  EmaProbe m;
+  const double decay = 0.9;
+  ExponentialMovingAverage ema(m, decay);
+  CHECK_THROWS_AS(ema.swap(), Error);  // nothing averaged yet
+  CHECK_THROWS_AS(ExponentialMovingAverage(m, 1.0), Error);
+  CHECK_THROWS_AS(ExponentialMovingAverage(m, -0.1), Error);
+
+  // The reference: the same recurrence in double, starting from a copy.
+  std::vector<double> ref_w = {1, -2, 3}, ref_s = {0.5, 4};
+  ema.update();
+  for (int t = 1; t <= 6; ++t) {
+    float* w = m.w.value().data();
+    for (int i = 0; i < 3; ++i) w[i] += 0.25f * float(t) * float(i + 1);
+    m.stat.data()[0] *= 1.5f;
+    m.stat.data()[1] -= 1.0f;
+    ++m.count.data()[0];
+    ema.update();
+    for (int i = 0; i < 3; ++i) ref_w[std::size_t(i)] += (1 - decay) * (w[i] - ref_w[std::size_t(i)]);
+    for (int i = 0; i < 2; ++i) ref_s[std::size_t(i)] += (1 - decay) * (m.stat.data()[i] - ref_s[std::size_t(i)]);
+  }
+  CHECK(ema.updates() == 7);
+  const auto live_w = m.w.value().to_vector(), live_s = m.stat.to_vector();
+
+  ema.swap();
+  for (int i = 0; i < 3; ++i) CHECK(m.w.value().data()[i] == Approx(ref_w[std::size_t(i)]).epsilon(1e-6));
+  for (int i = 0; i < 2; ++i) CHECK(m.stat.data()[i] == Approx(ref_s[std::size_t(i)]).epsilon(1e-6));
+  CHECK(m.count.data()[0] == 13);  // int64 buffers are not averaged
+  ema.swap();  // and back, bit for bit
+  CHECK(m.w.value().to_vector() == live_w);
+  CHECK(m.stat.to_vector() == live_s);
+}
+
+TEST_CASE("an FR layer scores the averaged coefficients after a swap", "[optim]") {
+  std::mt19937 rng_a(3), rng_b(3);
+  const auto fr = dct::FROptions().dynamic(false).keep_count(20);
+  dct::FRLinear a(12, 6, fr, rng_a), b(12, 6, fr, rng_b);
+  a.eval();
+  b.eval();
+  const Var<float> x(Tensor<float>::from_vector(Shape{2, 12}, std::vector<float>(24, 0.5f)));
+  ExponentialMovingAverage ema(a, 0.5);
+  ema.update();
+  const Tensor<float> before = a.forward(x).value().clone();  // fills a's eval cache
+  Tensor<float> c = a.coefficients().value();
+  for (std::int64_t i = 0; i < c.numel(); ++i) c.data()[i] += 1.0f;
+  ema.update();  // average: the first coefficients + 0.5
+  Tensor<float> cb = b.coefficients().value();
+  for (std::int64_t i = 0; i < cb.numel(); ++i) cb.data()[i] += 0.5f;
+  ema.swap();
+  const Tensor<float> averaged = a.forward(x).value();
+  CHECK(averaged.to_vector() != before.to_vector());
+  const auto want = b.forward(x).value().to_vector(), got = averaged.to_vector();
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).margin(1e-6));
 }
 
 }  // namespace freqcap_test_optim

@@ -25,6 +25,7 @@
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/preprocess.hpp"
 #include "freqcap/nn/clip_grad.hpp"
+#include "freqcap/nn/ema.hpp"
 #include "freqcap/nn/lr_schedule.hpp"
 #include "freqcap/nn/module.hpp"
 #include "freqcap/nn/optim.hpp"
@@ -123,6 +124,10 @@ struct ClassifierTrainOptions {
   nn::UnaryModule* teacher = nullptr;
   double distill_temperature = 4.0;
   double distill_weight = 0.9;
+  /// 0: off. Otherwise an exponential moving average of the weights with this
+  /// decay, updated after every step; the per-epoch scores are the average's,
+  /// and the model holds the average when training returns.
+  double ema_decay = 0.0;
   /// Called after every epoch (the model is in eval mode then; training resumes after).
   std::function<void(const EpochReport&)> on_epoch;
 };
@@ -147,9 +152,11 @@ inline std::int64_t classifier_steps_per_epoch(std::int64_t n, std::int64_t batc
 inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMnist& train, const FashionMnist& test,
                                          const ClassifierTrainOptions& opt, const ClassifierInput& in) {
   FREQCAP_CHECK(opt.epochs >= 1 && opt.batch >= 1 && opt.lr > 0 && opt.clip >= 0 && opt.label_smoothing >= 0 &&
-                    opt.label_smoothing < 1,
-                "train_classifier: need epochs >= 1, batch >= 1, lr > 0, clip >= 0, 0 <= label_smoothing < 1 (got ",
-                opt.epochs, ", ", opt.batch, ", ", opt.lr, ", ", opt.clip, ", ", opt.label_smoothing, ")");
+                    opt.label_smoothing < 1 && opt.ema_decay >= 0 && opt.ema_decay < 1,
+                "train_classifier: need epochs >= 1, batch >= 1, lr > 0, clip >= 0, 0 <= label_smoothing < 1, "
+                "0 <= ema_decay < 1 (got ",
+                opt.epochs, ", ", opt.batch, ", ", opt.lr, ", ", opt.clip, ", ", opt.label_smoothing, ", ",
+                opt.ema_decay, ")");
   const std::int64_t n_train =
       opt.train_count > 0 ? std::min(opt.train_count, train.images.dim(0)) : train.images.dim(0);
   FREQCAP_CHECK(n_train > 0, "train_classifier: empty training set");
@@ -164,6 +171,8 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
   std::mt19937 shuffle_rng(opt.seed);
   std::optional<Augmenter> augmenter;
   if (opt.augment) augmenter.emplace(*opt.augment, std::uint64_t(opt.seed) + 1);
+  std::optional<nn::ExponentialMovingAverage> ema;
+  if (opt.ema_decay > 0) ema.emplace(model, opt.ema_decay);
   ClassifierResult result;
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t step = 0;
@@ -195,6 +204,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       norm_sum += norm;
       norm_max = std::max(norm_max, norm);
       adam.step();
+      if (ema) ema->update();
       const auto pred = argmax(logits.value(), 1);
       for (std::int64_t i = 0; i < pred.numel(); ++i) correct += pred.data()[i] == y.data()[i];
       loss_sum += loss.item() * static_cast<double>(end - begin);
@@ -207,7 +217,9 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     r.train_accuracy = static_cast<double>(correct) / static_cast<double>(n_train);
     r.grad_norm_mean = norm_sum / static_cast<double>(steps_per_epoch);
     r.grad_norm_max = norm_max;
+    if (ema) ema->swap();
     r.test_accuracy = classifier_accuracy(model, test, in, opt.test_count);
+    if (ema && epoch < opt.epochs) ema->swap();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     if (opt.on_epoch) opt.on_epoch(r);
     model.train();

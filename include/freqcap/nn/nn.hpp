@@ -8,6 +8,7 @@
 #include "freqcap/nn/clip_grad.hpp"
 #include "freqcap/nn/conv.hpp"
 #include "freqcap/nn/dropout.hpp"
+#include "freqcap/nn/ema.hpp"
 #include "freqcap/nn/embedding.hpp"
 #include "freqcap/nn/init.hpp"
 #include "freqcap/nn/layernorm.hpp"

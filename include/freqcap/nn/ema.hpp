@@ -1,0 +1,85 @@
+// Exponential moving average of a model's weights, as
+// torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay),
+// use_buffers=True): a shadow copy of every parameter and float buffer
+// (BatchNorm's running statistics included, its int64 counter not), updated
+// after each optimizer step by shadow += (1 - decay) (live - shadow); the first
+// update copies. swap() exchanges the live and shadow values in place, so
+// scoring the average and resuming training is swap(); score; swap(). FR
+// layers notice the new coefficients themselves (their eval cache compares the
+// kept coefficients), and their masks are not averaged: they belong to the
+// truncation schedule, not to the weights.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "freqcap/nn/module.hpp"
+
+namespace freqcap::nn {
+
+class ExponentialMovingAverage {
+ public:
+  /// Averages `module`'s parameters and float buffers (the module must outlive this).
+  ExponentialMovingAverage(const Module& module, double decay) : module_(module), decay_(decay) {
+    FREQCAP_CHECK(decay >= 0 && decay < 1, "ExponentialMovingAverage: decay must be in [0, 1), got ", decay);
+  }
+
+  double decay() const { return decay_; }
+  /// Updates so far (0: the shadow is empty and swap() is refused).
+  std::int64_t updates() const { return updates_; }
+
+  /// shadow = live on the first call, shadow += (1 - decay) (live - shadow) after.
+  void update() {
+    NoGradGuard no_grad;
+    const auto live = live_tensors();
+    if (updates_ == 0) {
+      shadow_.clear();
+      for (const auto& t : live) shadow_.push_back(t.clone());
+    } else {
+      FREQCAP_CHECK(live.size() == shadow_.size(), "ExponentialMovingAverage: the module's parameters changed");
+      const float w = static_cast<float>(1.0 - decay_);
+      for (std::size_t i = 0; i < live.size(); ++i) {
+        FREQCAP_CHECK(live[i].shape() == shadow_[i].shape(), "ExponentialMovingAverage: a parameter changed shape");
+        const Tensor<float> src = live[i].contiguous();
+        const float* p = src.data();
+        float* s = shadow_[i].data();
+        for (std::int64_t k = 0, n = src.numel(); k < n; ++k) s[k] += w * (p[k] - s[k]);
+      }
+    }
+    ++updates_;
+  }
+
+  /// Exchanges the module's values and the averages in place (call again to undo).
+  void swap() {
+    FREQCAP_CHECK(updates_ > 0, "ExponentialMovingAverage: swap() before the first update()");
+    NoGradGuard no_grad;
+    auto live = live_tensors();
+    FREQCAP_CHECK(live.size() == shadow_.size(), "ExponentialMovingAverage: the module's parameters changed");
+    for (std::size_t i = 0; i < live.size(); ++i) {
+      FREQCAP_CHECK(live[i].is_contiguous() && live[i].shape() == shadow_[i].shape(),
+                    "ExponentialMovingAverage: a parameter changed shape or layout");
+      float* p = live[i].data();
+      float* s = shadow_[i].data();
+      for (std::int64_t k = 0, n = live[i].numel(); k < n; ++k) std::swap(p[k], s[k]);
+    }
+  }
+
+ private:
+  /// The module's parameters then float buffers, sharing storage with it.
+  std::vector<Tensor<float>> live_tensors() const {
+    std::vector<Tensor<float>> out;
+    for (const auto& p : module_.parameters()) out.push_back(p.value());
+    for (const auto& [name, b] : module_.named_buffers())
+      if (const auto* f = std::get_if<Tensor<float>>(&b)) out.push_back(*f);
+    return out;
+  }
+
+  const Module& module_;
+  double decay_;
+  std::int64_t updates_ = 0;
+  std::vector<Tensor<float>> shadow_;
+};
+
+}  // namespace freqcap::nn
