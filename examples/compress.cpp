@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
     FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc", "unknown --flatten '", flatten_name, "' (chw or hwc)");
     FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten hwc is for --model lenet5");
+    FREQCAP_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1) (got ", ema, ")");
     const auto flatten = flatten_name == "hwc" ? backbones::LeNet5Flatten::hwc : backbones::LeNet5Flatten::chw;
     const bool warm = dense_source_given(warm_opt, "--warm-start", warm_start, models);
     const bool distilled = dense_source_given(distill_opt, "--distill", distill, models);
@@ -214,6 +215,7 @@ int main(int argc, char** argv) {
     std::printf("freqcap-compress: %s on %s, %lld train / %lld test images at %lldx%lldx%lld, %d epochs, %d threads\n",
                 model_name.c_str(), data.c_str(), (long long)n_train, (long long)n_test, (long long)in.channels,
                 (long long)in.size, (long long)in.size, epochs, used_threads);
+    if (ema > 0) std::printf("both twins: scored and kept as a moving average of their weights (decay %g)\n", ema);
 
     nlohmann::json row;
     row["model"] = model_name;

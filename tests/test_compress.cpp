@@ -501,7 +501,7 @@ TEST_CASE("freqcap-compress meets a --stored-ratio budget and refuses one out of
   CHECK(text_100.find("out of reach") != std::string::npos);
 }
 
-TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks the teacher it is given", "[compress][examples]") {
+TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks the teacher and --ema it is given", "[compress][examples]") {
   TempDir tmp("compress_distill");
   write_fake_package(tmp / "package", {12, 12, 12, 12, 12, 12, 12, 12, 12, 12});
   const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress";
@@ -509,10 +509,14 @@ TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks t
   const std::string base = "--model lenet5 --data mnist --mnist '" + (tmp / "package").string() +
                            "' --epochs 1 --keep-layers 20,60,100,40 --threads 1 ";
   auto run = [&](const std::string& args) { return testing::run_program("'" + bin + "' " + base + args, out); };
-  const auto [rc, text] = run("--models both --distill --distill-temperature 3 --flatten hwc");
+  const auto [rc, text] = run("--models both --distill --distill-temperature 3 --flatten hwc --ema 0.9");
   INFO(text);
   CHECK(rc == 0);
   CHECK(text.find("distilled from this run's dense twin (T 3, soft weight 0.9)") != std::string::npos);
+  CHECK(text.find("moving average of their weights (decay 0.9)") != std::string::npos);
+  const auto [rc_ema, text_ema] = run("--models fr --ema 1");
+  CHECK(rc_ema == 1);
+  CHECK(text_ema.find("--ema must be in [0, 1) (got 1)") != std::string::npos);
   const auto [rc_fr, text_fr] = run("--models fr --distill");
   CHECK(rc_fr == 1);
   CHECK(text_fr.find("--distill without a file needs the dense twin") != std::string::npos);
