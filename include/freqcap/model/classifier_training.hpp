@@ -128,7 +128,8 @@ struct ClassifierTrainOptions {
   /// decay, updated after every step; the per-epoch scores are the average's,
   /// and the model holds the average when training returns.
   double ema_decay = 0.0;
-  /// Called after every epoch (the model is in eval mode then; training resumes after).
+  /// Called after every epoch (the model is in eval mode then, holding the
+  /// weights just scored: the average with ema_decay; training resumes after).
   std::function<void(const EpochReport&)> on_epoch;
 };
 
@@ -217,11 +218,11 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     r.train_accuracy = static_cast<double>(correct) / static_cast<double>(n_train);
     r.grad_norm_mean = norm_sum / static_cast<double>(steps_per_epoch);
     r.grad_norm_max = norm_max;
-    if (ema) ema->swap();
+    if (ema) ema->swap();  // score and report the average
     r.test_accuracy = classifier_accuracy(model, test, in, opt.test_count);
-    if (ema && epoch < opt.epochs) ema->swap();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     if (opt.on_epoch) opt.on_epoch(r);
+    if (ema && epoch < opt.epochs) ema->swap();  // train on from the live weights
     model.train();
     result.epochs.push_back(r);
   }
