@@ -22,7 +22,7 @@ namespace freqcap::nn {
 class ExponentialMovingAverage {
  public:
   /// Averages `module`'s parameters and float buffers (the module must outlive this).
-  ExponentialMovingAverage(const Module& module, double decay) : module_(module), decay_(decay) {
+  ExponentialMovingAverage(Module& module, double decay) : module_(module), decay_(decay) {
     FREQCAP_CHECK(decay >= 0 && decay < 1, "ExponentialMovingAverage: decay must be in [0, 1), got ", decay);
   }
 
@@ -76,7 +76,7 @@ class ExponentialMovingAverage {
     return out;
   }
 
-  const Module& module_;
+  Module& module_;
   double decay_;
   std::int64_t updates_ = 0;
   std::vector<Tensor<float>> shadow_;
