@@ -38,10 +38,9 @@ class ExponentialMovingAverage {
       shadow_.clear();
       for (const auto& t : live) shadow_.push_back(t.clone());
     } else {
-      FREQCAP_CHECK(live.size() == shadow_.size(), "ExponentialMovingAverage: the module's parameters changed");
+      check_matches_shadow(live);
       const float w = static_cast<float>(1.0 - decay_);
       for (std::size_t i = 0; i < live.size(); ++i) {
-        FREQCAP_CHECK(live[i].shape() == shadow_[i].shape(), "ExponentialMovingAverage: a parameter changed shape");
         const Tensor<float> src = live[i].contiguous();
         const float* p = src.data();
         float* s = shadow_[i].data();
@@ -56,10 +55,9 @@ class ExponentialMovingAverage {
     FREQCAP_CHECK(updates_ > 0, "ExponentialMovingAverage: swap() before the first update()");
     NoGradGuard no_grad;
     auto live = live_tensors();
-    FREQCAP_CHECK(live.size() == shadow_.size(), "ExponentialMovingAverage: the module's parameters changed");
+    check_matches_shadow(live);
     for (std::size_t i = 0; i < live.size(); ++i) {
-      FREQCAP_CHECK(live[i].is_contiguous() && live[i].shape() == shadow_[i].shape(),
-                    "ExponentialMovingAverage: a parameter changed shape or layout");
+      FREQCAP_CHECK(live[i].is_contiguous(), "ExponentialMovingAverage: a parameter is not contiguous");
       float* p = live[i].data();
       float* s = shadow_[i].data();
       for (std::int64_t k = 0, n = live[i].numel(); k < n; ++k) std::swap(p[k], s[k]);
@@ -74,6 +72,13 @@ class ExponentialMovingAverage {
     for (const auto& [name, b] : module_.named_buffers())
       if (const auto* f = std::get_if<Tensor<float>>(&b)) out.push_back(*f);
     return out;
+  }
+
+  /// The module still has the tensors the shadow was copied from (count and shapes).
+  void check_matches_shadow(const std::vector<Tensor<float>>& live) const {
+    FREQCAP_CHECK(live.size() == shadow_.size(), "ExponentialMovingAverage: the module's parameters changed");
+    for (std::size_t i = 0; i < live.size(); ++i)
+      FREQCAP_CHECK(live[i].shape() == shadow_[i].shape(), "ExponentialMovingAverage: a parameter changed shape");
   }
 
   Module& module_;
