@@ -50,13 +50,15 @@ void eigen_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, 
 struct Impl {
   std::string name;
   fk::SgemmFn sgemm;
+  fk::DepthwisePlaneFn depthwise_plane;  ///< the eigen column runs freqcap's scalar plane kernel
 };
 
 std::vector<Impl> impls() {
   std::vector<Impl> out;
   for (fk::Isa isa : {fk::Isa::avx2, fk::Isa::avx512})
-    if (fk::isa_supported(isa)) out.push_back({fk::isa_name(isa), fk::table_for(isa).sgemm});
-  out.push_back({"eigen", &eigen_sgemm});
+    if (fk::isa_supported(isa))
+      out.push_back({fk::isa_name(isa), fk::table_for(isa).sgemm, fk::table_for(isa).depthwise_plane});
+  out.push_back({"eigen", &eigen_sgemm, fk::table_for(fk::Isa::scalar).depthwise_plane});
   return out;
 }
 
@@ -104,13 +106,13 @@ void bm_gemm(benchmark::State& state, GemmShape g, fk::SgemmFn f) {
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bm_conv(benchmark::State& state, fk::Conv2dShape s, fk::SgemmFn f) {
+void bm_conv(benchmark::State& state, fk::Conv2dShape s, Impl impl) {
   const auto x = random_vec(s.batch * s.in_channels * s.in_h * s.in_w, 3);
   const auto w = random_vec(s.out_channels * s.col_rows(), 4);
   const auto bias = random_vec(s.out_channels, 5);
   std::vector<float> y(s.batch * s.out_channels * s.col_cols());
   std::vector<float> ws(fk::conv2d_workspace_size(s));
-  const fk::detail::ConvGemm<float> gemm{f};
+  const fk::detail::ConvGemm<float> gemm{impl.sgemm, impl.depthwise_plane};
   for (auto _ : state) {
     fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), gemm);
     benchmark::DoNotOptimize(y.data());
@@ -131,8 +133,7 @@ const int kRegistered = [] {
           ->UseRealTime()
           ->MinTime(0.5);
     for (const ConvCase& c : kConvCases)
-      benchmark::RegisterBenchmark(("conv2d/" + impl.name + "/" + c.name).c_str(), bm_conv, c.s,
-                                   impl.sgemm)
+      benchmark::RegisterBenchmark(("conv2d/" + impl.name + "/" + c.name).c_str(), bm_conv, c.s, impl)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime()
           ->MinTime(0.5);

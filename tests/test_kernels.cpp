@@ -109,7 +109,7 @@ TEST_CASE("every table slot is filled", "[kernels]") {
   for (Isa isa : supported_isas()) {
     const auto& t = fk::table_for(isa);
     CHECK((t.add && t.sub && t.mul && t.div && t.axpb && t.axpy && t.softmax && t.log_softmax &&
-           t.layer_norm && t.layer_norm_backward && t.sgemm));
+           t.layer_norm && t.layer_norm_backward && t.sgemm && t.depthwise_plane && t.depthwise_plane_grad));
     for (std::size_t i = 0; i < fk::kActCount; ++i) CHECK((t.act_forward[i] && t.act_backward[i]));
   }
 }
@@ -415,6 +415,12 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"depthwise 3x3 no pad on 3x3", conv_shape(1, 3, 3, 3, 3, 3, 1, 0, 1, 3)},
       {"depthwise x2 on wide rows", conv_shape(2, 6, 12, 37, 12, 3, 1, 1, 1, 6)},
       {"depthwise 5x5 pad 2, 40 channels", conv_shape(3, 40, 17, 19, 40, 5, 1, 2, 1, 40)},
+      {"depthwise 3x3 on 75 wide rows (four-vector blocks)", conv_shape(1, 4, 9, 75, 4, 3, 1, 1, 1, 4)},
+      {"depthwise 3x3 stride 2 on 75 wide rows", conv_shape(2, 3, 10, 75, 3, 3, 2, 1, 1, 3)},
+      {"depthwise 5x5 stride 2 pad 2", conv_shape(1, 6, 15, 70, 6, 5, 2, 2, 1, 6)},
+      {"depthwise 3x3 dilation 2 pad 2", conv_shape(2, 3, 11, 40, 3, 3, 1, 2, 2, 3)},
+      {"depthwise 3x3 pad 3 (input gradient by tap loops)", conv_shape(1, 2, 6, 7, 2, 3, 1, 3, 1, 2)},
+      {"depthwise 7x7 (more taps than the row kernel holds)", conv_shape(1, 2, 9, 9, 2, 7, 1, 3, 1, 2)},
       {"1x1", conv_shape(3, 16, 7, 5, 9, 1, 1, 0, 1, 1)},
       {"1x1 on 1x1 planes (batched GEMM)", conv_shape(6, 16, 1, 1, 9, 1, 1, 0, 1, 1)},
       {"1x1 on 16x17 planes (per image)", conv_shape(2, 8, 16, 17, 5, 1, 1, 0, 1, 1)},
@@ -445,7 +451,8 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
     CHECK(max_norm_err(yd, yr, ny, 1.0) <= 1e-12);
     for (Isa isa : supported_isas()) {
       INFO(cs.name << " " << fk::isa_name(isa));
-      const fk::detail::ConvGemm<float> g{fk::table_for(isa).sgemm};
+      const auto& t = fk::table_for(isa);
+      const fk::detail::ConvGemm<float> g{t.sgemm, t.depthwise_plane, t.depthwise_plane_grad};
       std::vector<float> y(ny), dx(nx, 5.0f), dw(nw, 5.0f), db(s.out_channels);
       std::vector<float> ws(fk::conv2d_workspace_size(s));
       fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), g);
@@ -462,6 +469,48 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       CHECK(max_norm_err(db, dbr, s.out_channels, 1.0) <= 1e-5);
     }
   }
+}
+
+TEST_CASE("depthwise plane kernels match the scalar twins", "[kernels]") {
+  // Every width up to five vectors (full blocks, single vectors, tails),
+  // strides 1, 2 and 3 (3: the SIMD kernel runs the twin), dilation 1 and 2,
+  // 1x1 to 5x5 taps, non-square kernels. The input plane carries the slack the
+  // contract allows; nothing past the output plane may be written. With a
+  // bias the old output is ignored, without one the taps are added to it.
+  const auto& ref = fk::table_for(Isa::scalar);
+  const std::size_t pw = 300;
+  const auto p = random_vec(32 * pw, -1, 1, 31), w = random_vec(25, -1, 1, 32);
+  struct Taps { std::size_t kh, kw; };
+  for (Isa isa : supported_isas())
+    for (Taps t : {Taps{1, 1}, Taps{3, 3}, Taps{5, 5}, Taps{2, 5}, Taps{3, 1}})
+      for (std::size_t stride : {1, 2, 3})
+        for (std::size_t dil : {1, 2})
+          for (std::size_t ow = 1; ow <= 80; ++ow) {
+            INFO(fk::isa_name(isa) << " kernel " << t.kh << "x" << t.kw << " stride " << stride << " dilation "
+                                   << dil << " ow " << ow);
+            const std::size_t oh = 7;  // rows read: up to (oh - 1) * stride + (kh - 1) * dil < 32
+            for (const float* bias : {static_cast<const float*>(nullptr), &w[24]}) {  // accumulate, overwrite
+              std::vector<float> y = random_vec(oh * ow + 1, -1, 1, 33), r = y;
+              const float after = y[oh * ow];
+              fk::table_for(isa).depthwise_plane(p.data(), pw, w.data(), t.kh, t.kw, stride, stride, dil, dil,
+                                                 bias, y.data(), oh, ow);
+              ref.depthwise_plane(p.data(), pw, w.data(), t.kh, t.kw, stride, stride, dil, dil, bias, r.data(),
+                                  oh, ow);
+              // fma vs mul+add over <= 25 taps of |w x| <= 1: a few ulp of the sum apart.
+              CHECK(max_norm_err(y, r, oh * ow, 1.0) <= 4e-6);
+              CHECK(y[oh * ow] == after);
+            }
+            // The weight gradient adds into g (here 25 + 1 floats, the last a guard).
+            const auto dy = random_vec(oh * ow, -1, 1, 34);
+            std::vector<float> g = random_vec(26, -1, 1, 35), gr = g;
+            fk::table_for(isa).depthwise_plane_grad(p.data(), pw, dy.data(), t.kh, t.kw, stride, stride, dil, dil,
+                                                    g.data(), oh, ow);
+            ref.depthwise_plane_grad(p.data(), pw, dy.data(), t.kh, t.kw, stride, stride, dil, dil, gr.data(), oh,
+                                     ow);
+            // Sums of 2 * ow products of |dy x| <= 1 in another order: ~ulp(2 ow) each.
+            CHECK(max_norm_err(g, gr, t.kh * t.kw, 1.0) <= 1e-5);
+            CHECK(g[25] == gr[25]);
+          }
 }
 
 TEST_CASE("conv2d rejects inconsistent shapes", "[kernels]") {

@@ -187,9 +187,13 @@ template <class T> T* conv_scratch(std::size_t n) {
   }
 }
 
-/// The GEMM the im2col path uses for T: a float table's sgemm, else gemm_scalar.
+/// The kernels the float paths use: a table's sgemm (im2col, pointwise) and
+/// depthwise plane kernels (nullptr: the active table's); other T use gemm_scalar
+/// and the plain depthwise loops.
 template <class T> struct ConvGemm {
   SgemmFn f = nullptr;
+  DepthwisePlaneFn depthwise_plane = nullptr;
+  DepthwisePlaneGradFn depthwise_plane_grad = nullptr;
   void operator()(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
                   const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
                   std::size_t ldc) const {
@@ -198,7 +202,8 @@ template <class T> struct ConvGemm {
   }
 };
 template <class T> ConvGemm<T> active_conv_gemm() {
-  if constexpr (std::is_same_v<T, float>) return {table().sgemm};
+  if constexpr (std::is_same_v<T, float>)
+    return {table().sgemm, table().depthwise_plane, table().depthwise_plane_grad};
   else return {};
 }
 
@@ -234,14 +239,14 @@ inline bool has_dedicated_kernel(const Conv2dShape& s) { return is_depthwise(s) 
 /// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
 /// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
-/// Depthwise convolutions run the direct tap loops of conv2d_depthwise.hpp instead,
+/// Depthwise convolutions run the plane kernels of conv2d_depthwise.hpp instead,
 /// pointwise ones over small planes one batched GEMM (conv2d_pointwise.hpp).
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::type_identity_t<T>* bias, T* y,
                     std::type_identity_t<T>* workspace = nullptr,
                     detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y);
+  if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y, gemm.depthwise_plane);
   if (batched_pointwise(s)) return detail::pointwise_forward_batched(s, x, w, bias, y, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
@@ -281,7 +286,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                            std::type_identity_t<T>* workspace = nullptr,
                            detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx);
+  if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx, gemm.depthwise_plane);
   if (batched_pointwise(s)) return detail::pointwise_backward_input_batched(s, dy, w, dx, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
@@ -310,7 +315,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
                             std::type_identity_t<T>* workspace = nullptr,
                             detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw);
+  if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw, gemm.depthwise_plane_grad);
   if (batched_pointwise(s)) return detail::pointwise_backward_weight_batched(s, x, dy, dw, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;

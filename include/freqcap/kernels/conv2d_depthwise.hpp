@@ -1,10 +1,16 @@
 // Depthwise convolution (one input channel per group, `multiplier` =
 // out_channels / groups outputs each): forward, input gradient and weight
-// gradient as direct loops over kernel taps. im2col + GEMM would run a 1-row
-// GEMM and a col2im per channel and image; here each tap is one pass over the
-// output columns whose input column lies inside the image (contiguous, so an
-// axpy, when the stride is 1). conv2d.hpp sends depthwise shapes here; the
-// tests compare these with the direct references there.
+// gradient without im2col (which would run a 1-row GEMM and a col2im per
+// channel and image). In float, each plane is copied once into a zero-padded
+// scratch plane and the ISA's plane kernels (conv2d_depthwise_plane.hpp,
+// simd/depthwise.inc) run over it: the forward pass sums all taps of an
+// output row in registers; the input gradient at stride 1 is the same kernel
+// over the padded output gradient with the taps flipped; the weight gradient
+// keeps one running sum per tap. Otherwise (double, strided input gradients,
+// kernels over 25 taps) each tap is one pass over the output columns whose
+// input column lies inside the image (contiguous, so an axpy, when the stride
+// is 1). conv2d.hpp sends depthwise shapes here; the tests compare these with
+// the direct references there.
 #pragma once
 
 #include <algorithm>
@@ -12,10 +18,12 @@
 #include <type_traits>
 #include <utility>
 
+#include "freqcap/kernels/conv2d_depthwise_plane.hpp"
 #include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/isa.hpp"
 #include "freqcap/kernels/table.hpp"
+#include "freqcap/kernels/workspace.hpp"
 
 namespace freqcap::kernels {
 
@@ -83,11 +91,59 @@ T tap_dot(const T* y, const T* x, std::ptrdiff_t stride, std::ptrdiff_t lo, std:
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
-/// y = depthwise conv(x, w) + bias (bias may be nullptr).
+/// One thread's zero-padded copy of a plane [h, w], placed at row top and
+/// column left of a [ph, pw] buffer followed by kDepthwiseSlack floats. The
+/// borders and slack are zeroed once; each copy() then only writes the h rows
+/// of the interior, so small planes do not pay for their padding every time.
+inline constexpr std::size_t kDepthwiseSlack = 64;  // >= 2 * the widest vector, in floats
+class PaddedPlane {
+ public:
+  PaddedPlane(std::size_t h, std::size_t w, std::size_t top, std::size_t left, std::size_t ph, std::size_t pw)
+      : h_(h), w_(w), pw_(pw), buf_(scratch(Scratch::im2col).data(ph * pw + kDepthwiseSlack)),
+        interior_(buf_ + top * pw + left) {
+    std::fill(buf_, buf_ + ph * pw + kDepthwiseSlack, 0.0f);
+  }
+  /// Copies src [h, w] into the interior; returns the padded plane.
+  const float* copy(const float* src) {
+    for (std::size_t i = 0; i < h_; ++i) std::copy(src + i * w_, src + (i + 1) * w_, interior_ + i * pw_);
+    return buf_;
+  }
+  std::size_t row_length() const { return pw_; }
+
+ private:
+  std::size_t h_, w_, pw_;
+  float* buf_;
+  float* interior_;
+};
+
+/// y = depthwise conv(x, w) + bias (bias may be nullptr). `plane`: the float
+/// plane kernel (nullptr: the active table's).
 template <class T>
-void conv2d_forward_depthwise(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward_depthwise(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                              [[maybe_unused]] DepthwisePlaneFn plane = nullptr) {
   const std::size_t ohw = s.col_cols(), hw = s.in_h * s.in_w, kk = s.kernel_h * s.kernel_w,
                     mult = s.out_per_group();
+  if constexpr (std::is_same_v<T, float>) {
+    if (kk <= kDepthwiseMaxTaps) {
+      if (!plane) plane = table().depthwise_plane;
+      const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
+FREQCAP_OMP(parallel if (worth_parallel(s.batch * s.out_channels * ohw * kk)))
+      {
+        PaddedPlane pad(s.in_h, s.in_w, s.pad_h, s.pad_w, s.in_h + 2 * s.pad_h, s.in_w + 2 * s.pad_w);
+FREQCAP_OMP(for schedule(static))
+        for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
+          const float* p = pad.copy(x + std::size_t(pi) * hw);
+          const std::size_t n = std::size_t(pi) / s.in_channels, c = std::size_t(pi) % s.in_channels;
+          for (std::size_t k = c * mult; k < (c + 1) * mult; ++k) {
+            const float zero = 0.0f;
+            plane(p, pad.row_length(), w + k * kk, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.dilation_h,
+                  s.dilation_w, bias ? bias + k : &zero, y + (n * s.out_channels + k) * ohw, s.out_h(), s.out_w());
+          }
+        }
+      }
+      return;
+    }
+  }
   const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.out_channels);
 FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(std::size_t(planes) * ohw * kk)))
   for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
@@ -104,10 +160,39 @@ FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(std::size_t(planes)
 }
 
 /// dx (overwritten) from dy: every input plane gathers its `mult` output planes.
+/// In float at stride 1 (and padding <= (kernel - 1) * dilation): the forward
+/// plane kernel over dy padded by (kernel - 1) * dilation - padding, taps flipped.
 template <class T>
-void conv2d_backward_input_depthwise(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void conv2d_backward_input_depthwise(const Conv2dShape& s, const T* dy, const T* w, T* dx,
+                                     [[maybe_unused]] DepthwisePlaneFn plane = nullptr) {
   const std::size_t ohw = s.col_cols(), hw = s.in_h * s.in_w, kk = s.kernel_h * s.kernel_w,
                     mult = s.out_per_group();
+  if constexpr (std::is_same_v<T, float>) {
+    const std::size_t reach_h = (s.kernel_h - 1) * s.dilation_h, reach_w = (s.kernel_w - 1) * s.dilation_w;
+    if (kk <= kDepthwiseMaxTaps && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= reach_h &&
+        s.pad_w <= reach_w) {
+      if (!plane) plane = table().depthwise_plane;
+      const std::size_t oh = s.out_h(), ow = s.out_w(), top = reach_h - s.pad_h, left = reach_w - s.pad_w;
+      const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
+FREQCAP_OMP(parallel if (worth_parallel(std::size_t(planes) * mult * ohw * kk)))
+      {
+        PaddedPlane pad(oh, ow, top, left, oh + 2 * top, ow + 2 * left);
+FREQCAP_OMP(for schedule(static))
+        for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
+          const std::size_t n = std::size_t(pi) / s.in_channels, c = std::size_t(pi) % s.in_channels;
+          const float zero = 0.0f;
+          for (std::size_t k = c * mult; k < (c + 1) * mult; ++k) {
+            float flipped[kDepthwiseMaxTaps];
+            std::reverse_copy(w + k * kk, w + (k + 1) * kk, flipped);
+            const float* p = pad.copy(dy + (n * s.out_channels + k) * ohw);
+            plane(p, pad.row_length(), flipped, s.kernel_h, s.kernel_w, 1, 1, s.dilation_h, s.dilation_w,
+                  k == c * mult ? &zero : nullptr, dx + std::size_t(pi) * hw, s.in_h, s.in_w);  // first overwrites
+          }
+        }
+      }
+      return;
+    }
+  }
   const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
 FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(std::size_t(planes) * mult * ohw * kk)))
   for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
@@ -125,11 +210,34 @@ FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(std::size_t(planes)
   }
 }
 
-/// dw (overwritten) = sum over images of dy * x per tap; one output channel per item.
+/// dw (overwritten) = sum over images of dy * x per tap; one output channel per
+/// item. In float: the table's plane gradient over each image's padded input plane.
 template <class T>
-void conv2d_backward_weight_depthwise(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+void conv2d_backward_weight_depthwise(const Conv2dShape& s, const T* x, const T* dy, T* dw,
+                                      [[maybe_unused]] DepthwisePlaneGradFn grad = nullptr) {
   const std::size_t ohw = s.col_cols(), hw = s.in_h * s.in_w, kk = s.kernel_h * s.kernel_w,
                     mult = s.out_per_group();
+  if constexpr (std::is_same_v<T, float>) {
+    if (kk <= kDepthwiseMaxTaps) {
+      if (!grad) grad = table().depthwise_plane_grad;
+      const auto channels = static_cast<std::ptrdiff_t>(s.out_channels);
+FREQCAP_OMP(parallel if (worth_parallel(s.batch * std::size_t(channels) * ohw * kk)))
+      {
+        PaddedPlane pad(s.in_h, s.in_w, s.pad_h, s.pad_w, s.in_h + 2 * s.pad_h, s.in_w + 2 * s.pad_w);
+FREQCAP_OMP(for schedule(static))
+        for (std::ptrdiff_t ch = 0; ch < channels; ++ch) {
+          const std::size_t k = std::size_t(ch);
+          std::fill(dw + k * kk, dw + (k + 1) * kk, 0.0f);
+          for (std::size_t n = 0; n < s.batch; ++n) {
+            const float* p = pad.copy(x + (n * s.in_channels + k / mult) * hw);
+            grad(p, pad.row_length(), dy + (n * s.out_channels + k) * ohw, s.kernel_h, s.kernel_w, s.stride_h,
+                 s.stride_w, s.dilation_h, s.dilation_w, dw + k * kk, s.out_h(), s.out_w());
+          }
+        }
+      }
+      return;
+    }
+  }
   const auto channels = static_cast<std::ptrdiff_t>(s.out_channels);
 FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(s.batch * std::size_t(channels) * ohw * kk)))
   for (std::ptrdiff_t ki_ = 0; ki_ < channels; ++ki_) {

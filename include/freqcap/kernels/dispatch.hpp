@@ -6,16 +6,19 @@
 #include <cstdlib>
 
 #include "freqcap/kernels/table.hpp"
+#include "freqcap/kernels/conv2d_depthwise_plane.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
 #include "freqcap/kernels/layer_norm.hpp"
 #include "freqcap/kernels/softmax.hpp"
 
 #if FREQCAP_KERNELS_X86
+#include "freqcap/kernels/avx2/depthwise.hpp"
 #include "freqcap/kernels/avx2/elementwise.hpp"
 #include "freqcap/kernels/avx2/gemm.hpp"
 #include "freqcap/kernels/avx2/layer_norm.hpp"
 #include "freqcap/kernels/avx2/softmax.hpp"
+#include "freqcap/kernels/avx512/depthwise.hpp"
 #include "freqcap/kernels/avx512/elementwise.hpp"
 #include "freqcap/kernels/avx512/gemm.hpp"
 #include "freqcap/kernels/avx512/layer_norm.hpp"
@@ -52,6 +55,8 @@ inline KernelTable make_scalar_table() {
   t.layer_norm = &layer_norm_scalar<float>;
   t.layer_norm_backward = &layer_norm_backward_scalar<float>;
   t.sgemm = &gemm_scalar<float>;
+  t.depthwise_plane = &depthwise_plane_scalar;
+  t.depthwise_plane_grad = &depthwise_plane_grad_scalar;
   return t;
 }
 
@@ -80,7 +85,9 @@ inline KernelTable make_scalar_table() {
   t.log_softmax = &ns::log_softmax;                                     \
   t.layer_norm = &ns::layer_norm;                                       \
   t.layer_norm_backward = &ns::layer_norm_backward;                     \
-  t.sgemm = &ns::sgemm;
+  t.sgemm = &ns::sgemm;                                                 \
+  t.depthwise_plane = &ns::depthwise_plane;                             \
+  t.depthwise_plane_grad = &ns::depthwise_plane_grad;
 
 inline KernelTable make_avx2_table() {
   KernelTable t;

@@ -66,6 +66,18 @@ using SgemmFn = void (*)(bool trans_a, bool trans_b, std::size_t m, std::size_t 
                          const float* b, std::size_t ldb, float beta, float* c,
                          std::size_t ldc);
 
+/// One output plane of a depthwise convolution over a zero-padded input plane;
+/// see kernels/conv2d_depthwise_plane.hpp.
+using DepthwisePlaneFn = void (*)(const float* p, std::size_t pw, const float* w, std::size_t kh,
+                                  std::size_t kw, std::size_t sh, std::size_t sw, std::size_t dh,
+                                  std::size_t dw, const float* bias, float* y, std::size_t oh,
+                                  std::size_t ow);
+/// The weight gradient of one depthwise plane pair; see
+/// kernels/conv2d_depthwise_plane.hpp.
+using DepthwisePlaneGradFn = void (*)(const float* p, std::size_t pw, const float* dy, std::size_t kh,
+                                      std::size_t kw, std::size_t sh, std::size_t sw, std::size_t dh,
+                                      std::size_t dw, float* g, std::size_t oh, std::size_t ow);
+
 /// Every float32 kernel of one ISA. Adding a kernel = one field here plus one
 /// line per ISA in dispatch.hpp (see docs/kernels.md).
 struct KernelTable {
@@ -79,6 +91,8 @@ struct KernelTable {
   LayerNormFn layer_norm = nullptr;
   LayerNormBackwardFn layer_norm_backward = nullptr;
   SgemmFn sgemm = nullptr;
+  DepthwisePlaneFn depthwise_plane = nullptr;
+  DepthwisePlaneGradFn depthwise_plane_grad = nullptr;
 };
 
 /// The table of `isa`; throws Error when this CPU does not support it.

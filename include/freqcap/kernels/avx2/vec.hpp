@@ -42,6 +42,12 @@ FREQCAP_INLINE_AVX2 Vec keep_first(Vec a, std::size_t n) {
 FREQCAP_INLINE_AVX2 void store_partial(float* p, Vec a, std::size_t n) {
   _mm256_maskstore_ps(p, tail_mask(n), a);
 }
+/// p[0], p[2], ..., p[14]: the even floats of p[0..16) (a stride-2 load).
+FREQCAP_INLINE_AVX2 Vec load_even(const float* p) {
+  // Per 128-bit lane: (p0 p2 p8 p10 | p4 p6 p12 p14), then swap the middle 64-bit pairs.
+  const Vec t = _mm256_shuffle_ps(load(p), load(p + kWidth), _MM_SHUFFLE(2, 0, 2, 0));
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
 FREQCAP_INLINE_AVX2 Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
 FREQCAP_INLINE_AVX2 Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
 FREQCAP_INLINE_AVX2 Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }

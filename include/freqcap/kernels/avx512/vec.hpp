@@ -38,6 +38,11 @@ FREQCAP_INLINE_AVX512 Vec keep_first(Vec a, std::size_t n) { return _mm512_maskz
 FREQCAP_INLINE_AVX512 void store_partial(float* p, Vec a, std::size_t n) {
   _mm512_mask_storeu_ps(p, tail_mask(n), a);
 }
+/// p[0], p[2], ..., p[30]: the even floats of p[0..32) (a stride-2 load).
+FREQCAP_INLINE_AVX512 Vec load_even(const float* p) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  return _mm512_permutex2var_ps(load(p), even, load(p + kWidth));
+}
 FREQCAP_INLINE_AVX512 Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
 FREQCAP_INLINE_AVX512 Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
 FREQCAP_INLINE_AVX512 Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
