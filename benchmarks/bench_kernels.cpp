@@ -50,15 +50,15 @@ void eigen_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, 
 struct Impl {
   std::string name;
   fk::SgemmFn sgemm;
-  fk::DepthwisePlaneFn depthwise_plane;  ///< the eigen column runs freqcap's scalar plane kernel
+  const fk::KernelTable* depthwise;  ///< the eigen column runs freqcap's scalar depthwise kernels
 };
 
 std::vector<Impl> impls() {
   std::vector<Impl> out;
   for (fk::Isa isa : {fk::Isa::avx2, fk::Isa::avx512})
     if (fk::isa_supported(isa))
-      out.push_back({fk::isa_name(isa), fk::table_for(isa).sgemm, fk::table_for(isa).depthwise_plane});
-  out.push_back({"eigen", &eigen_sgemm, fk::table_for(fk::Isa::scalar).depthwise_plane});
+      out.push_back({fk::isa_name(isa), fk::table_for(isa).sgemm, &fk::table_for(isa)});
+  out.push_back({"eigen", &eigen_sgemm, &fk::table_for(fk::Isa::scalar)});
   return out;
 }
 
@@ -112,7 +112,7 @@ void bm_conv(benchmark::State& state, fk::Conv2dShape s, Impl impl) {
   const auto bias = random_vec(s.out_channels, 5);
   std::vector<float> y(s.batch * s.out_channels * s.col_cols());
   std::vector<float> ws(fk::conv2d_workspace_size(s));
-  const fk::detail::ConvGemm<float> gemm{impl.sgemm, impl.depthwise_plane};
+  const fk::detail::ConvGemm<float> gemm{impl.sgemm, impl.depthwise};
   for (auto _ : state) {
     fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), gemm);
     benchmark::DoNotOptimize(y.data());

@@ -109,7 +109,8 @@ TEST_CASE("every table slot is filled", "[kernels]") {
   for (Isa isa : supported_isas()) {
     const auto& t = fk::table_for(isa);
     CHECK((t.add && t.sub && t.mul && t.div && t.axpb && t.axpy && t.softmax && t.log_softmax &&
-           t.layer_norm && t.layer_norm_backward && t.sgemm && t.depthwise_plane && t.depthwise_plane_grad));
+           t.layer_norm && t.layer_norm_backward && t.sgemm && t.depthwise_plane && t.depthwise_plane_grad &&
+           t.depthwise_planes && t.depthwise_channels_grad));
     for (std::size_t i = 0; i < fk::kActCount; ++i) CHECK((t.act_forward[i] && t.act_backward[i]));
   }
 }
@@ -421,6 +422,9 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"depthwise 3x3 dilation 2 pad 2", conv_shape(2, 3, 11, 40, 3, 3, 1, 2, 2, 3)},
       {"depthwise 3x3 pad 3 (input gradient by tap loops)", conv_shape(1, 2, 6, 7, 2, 3, 1, 3, 1, 2)},
       {"depthwise 7x7 (more taps than the row kernel holds)", conv_shape(1, 2, 9, 9, 2, 7, 1, 3, 1, 2)},
+      {"depthwise 5x5 pad 2 on 2x2 planes, 37 channels (channel-blocked)", conv_shape(2, 37, 2, 2, 37, 5, 1, 2, 1, 37)},
+      {"depthwise 3x3 stride 2 on 9x9 (channel-blocked forward)", conv_shape(2, 20, 9, 9, 20, 3, 2, 1, 1, 20)},
+      {"depthwise x2 on 4x4 planes (multiplier 2: plane kernels)", conv_shape(2, 6, 4, 4, 12, 3, 1, 1, 1, 6)},
       {"1x1", conv_shape(3, 16, 7, 5, 9, 1, 1, 0, 1, 1)},
       {"1x1 on 1x1 planes (batched GEMM)", conv_shape(6, 16, 1, 1, 9, 1, 1, 0, 1, 1)},
       {"1x1 on 16x17 planes (per image)", conv_shape(2, 8, 16, 17, 5, 1, 1, 0, 1, 1)},
@@ -452,7 +456,7 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
     for (Isa isa : supported_isas()) {
       INFO(cs.name << " " << fk::isa_name(isa));
       const auto& t = fk::table_for(isa);
-      const fk::detail::ConvGemm<float> g{t.sgemm, t.depthwise_plane, t.depthwise_plane_grad};
+      const fk::detail::ConvGemm<float> g{t.sgemm, &t};
       std::vector<float> y(ny), dx(nx, 5.0f), dw(nw, 5.0f), db(s.out_channels);
       std::vector<float> ws(fk::conv2d_workspace_size(s));
       fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), g);
@@ -511,6 +515,48 @@ TEST_CASE("depthwise plane kernels match the scalar twins", "[kernels]") {
             CHECK(max_norm_err(g, gr, t.kh * t.kw, 1.0) <= 1e-5);
             CHECK(g[25] == gr[25]);
           }
+}
+
+TEST_CASE("depthwise small-plane kernels match the scalar twins", "[kernels]") {
+  // Channel-blocked: plane ranges that start and end inside a vector's block,
+  // a channel count that leaves a partial block, 1x1 to 8x8 planes, stride 2,
+  // dilation 2. Nothing outside the range may be written.
+  struct Case { const char* name; fk::Conv2dShape s; };
+  const Case cases[] = {
+      {"5x5 pad 2 on 1x1, 37 channels", conv_shape(2, 37, 1, 1, 37, 5, 1, 2, 1, 37)},
+      {"5x5 pad 2 on 2x2", conv_shape(3, 24, 2, 2, 24, 5, 1, 2, 1, 24)},
+      {"3x3 stride 2 on 7x7", conv_shape(2, 20, 7, 7, 20, 3, 2, 1, 1, 20)},
+      {"3x3 dilation 2 on 6x5", conv_shape(1, 18, 6, 5, 18, 3, 1, 2, 2, 18)},
+      {"3x3 on 8x8", conv_shape(1, 16, 8, 8, 16, 3, 1, 1, 1, 16)},
+  };
+  const auto& ref = fk::table_for(Isa::scalar);
+  for (const Case& cs : cases) {
+    const auto& s = cs.s;
+    const std::size_t planes = s.batch * s.in_channels, kk = s.kernel_h * s.kernel_w;
+    const auto x = random_vec(planes * s.in_h * s.in_w, -1, 1, 41), w = random_vec(s.out_channels * kk, -1, 1, 42);
+    const auto bias = random_vec(s.out_channels, -1, 1, 43), dy = random_vec(planes * s.col_cols(), -1, 1, 44);
+    for (Isa isa : supported_isas()) {
+      const auto& t = fk::table_for(isa);
+      for (auto [p0, p1] : {std::pair<std::size_t, std::size_t>{0, planes}, {5, planes - 3}}) {
+        INFO(cs.name << " " << fk::isa_name(isa) << " planes " << p0 << ".." << p1);
+        std::vector<float> y(planes * s.col_cols(), 7.0f), r = y;
+        t.depthwise_planes(s, x.data(), w.data(), bias.data(), y.data(), p0, p1);
+        ref.depthwise_planes(s, x.data(), w.data(), bias.data(), r.data(), p0, p1);
+        // fma vs mul+add over <= 25 taps of |w x| <= 1, plus |bias| <= 1: a few ulp apart.
+        CHECK(max_norm_err(y, r, y.size(), 1.0) <= 4e-6);
+        if (p0 > 0) CHECK(y[0] == 7.0f);
+        if (p1 < planes) CHECK(y.back() == 7.0f);
+        const std::size_t c0 = p0 % s.out_channels, c1 = std::min(s.out_channels, p1);
+        std::vector<float> g(s.out_channels * kk, 7.0f), gr = g;
+        t.depthwise_channels_grad(s, x.data(), dy.data(), g.data(), c0, c1);
+        ref.depthwise_channels_grad(s, x.data(), dy.data(), gr.data(), c0, c1);
+        // Sums of batch * pixels products of |dy x| <= 1 in another order.
+        CHECK(max_norm_err(g, gr, g.size(), 1.0) <= 1e-5);
+        if (c0 > 0) CHECK(g[0] == 7.0f);
+        if (c1 < s.out_channels) CHECK(g.back() == 7.0f);
+      }
+    }
+  }
 }
 
 TEST_CASE("conv2d rejects inconsistent shapes", "[kernels]") {

@@ -188,12 +188,11 @@ template <class T> T* conv_scratch(std::size_t n) {
 }
 
 /// The kernels the float paths use: a table's sgemm (im2col, pointwise) and
-/// depthwise plane kernels (nullptr: the active table's); other T use gemm_scalar
+/// the table whose depthwise kernels run (nullptr: the active one); other T use gemm_scalar
 /// and the plain depthwise loops.
 template <class T> struct ConvGemm {
   SgemmFn f = nullptr;
-  DepthwisePlaneFn depthwise_plane = nullptr;
-  DepthwisePlaneGradFn depthwise_plane_grad = nullptr;
+  const KernelTable* depthwise = nullptr;
   void operator()(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
                   const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
                   std::size_t ldc) const {
@@ -203,7 +202,7 @@ template <class T> struct ConvGemm {
 };
 template <class T> ConvGemm<T> active_conv_gemm() {
   if constexpr (std::is_same_v<T, float>)
-    return {table().sgemm, table().depthwise_plane, table().depthwise_plane_grad};
+    return {table().sgemm, &table()};
   else return {};
 }
 
@@ -246,7 +245,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::typ
                     std::type_identity_t<T>* workspace = nullptr,
                     detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y, gemm.depthwise_plane);
+  if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y, gemm.depthwise);
   if (batched_pointwise(s)) return detail::pointwise_forward_batched(s, x, w, bias, y, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
@@ -286,7 +285,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                            std::type_identity_t<T>* workspace = nullptr,
                            detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx, gemm.depthwise_plane);
+  if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx, gemm.depthwise);
   if (batched_pointwise(s)) return detail::pointwise_backward_input_batched(s, dy, w, dx, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
@@ -315,7 +314,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
                             std::type_identity_t<T>* workspace = nullptr,
                             detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw, gemm.depthwise_plane_grad);
+  if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw, gemm.depthwise);
   if (batched_pointwise(s)) return detail::pointwise_backward_weight_batched(s, x, dy, dw, gemm);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;

@@ -17,8 +17,10 @@
 #include <cstddef>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "freqcap/kernels/conv2d_depthwise_plane.hpp"
+#include "freqcap/kernels/conv2d_depthwise_small.hpp"
 #include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/isa.hpp"
@@ -116,16 +118,49 @@ class PaddedPlane {
   float* interior_;
 };
 
-/// y = depthwise conv(x, w) + bias (bias may be nullptr). `plane`: the float
-/// plane kernel (nullptr: the active table's).
+/// Whether the float kernels take this shape: at most kDepthwiseMaxTaps taps;
+/// `small`: multiplier 1 and planes no wider than kDepthwiseSmallWidth
+/// (`width`: the width of the planes written), which go channel-blocked.
+inline bool plane_kernels_fit(const Conv2dShape& s) { return s.kernel_h * s.kernel_w <= kDepthwiseMaxTaps; }
+inline bool small_planes(const Conv2dShape& s, std::size_t width) {
+  return plane_kernels_fit(s) && s.out_per_group() == 1 && width <= kDepthwiseSmallWidth;
+}
+
+/// Calls f(i0, i1) over [0, items) in ranges of whole blocks of 16 items
+/// (a multiple of every vector width), one range per thread when `work` is
+/// worth a parallel region, else one range.
+template <class F> void for_each_block_range(std::size_t items, std::size_t work, F&& f) {
+  const std::size_t blocks = (items + 15) / 16;
+  std::size_t parts = 1;
+#if defined(_OPENMP)
+  if (worth_parallel(work)) parts = std::min<std::size_t>(blocks, std::size_t(omp_get_max_threads()));
+#else
+  (void)work;
+#endif
+  const auto n = static_cast<std::ptrdiff_t>(parts);
+FREQCAP_OMP(parallel for schedule(static) num_threads(int(parts)) if (parts > 1))
+  for (std::ptrdiff_t t = 0; t < n; ++t) {
+    const std::size_t b0 = blocks * std::size_t(t) / parts, b1 = blocks * (std::size_t(t) + 1) / parts;
+    f(std::min(items, 16 * b0), std::min(items, 16 * b1));
+  }
+}
+
+/// y = depthwise conv(x, w) + bias (bias may be nullptr). `kt`: the kernel
+/// table of the float paths (nullptr: the active one).
 template <class T>
 void conv2d_forward_depthwise(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
-                              [[maybe_unused]] DepthwisePlaneFn plane = nullptr) {
+                              [[maybe_unused]] const KernelTable* kt = nullptr) {
   const std::size_t ohw = s.col_cols(), hw = s.in_h * s.in_w, kk = s.kernel_h * s.kernel_w,
                     mult = s.out_per_group();
   if constexpr (std::is_same_v<T, float>) {
-    if (kk <= kDepthwiseMaxTaps) {
-      if (!plane) plane = table().depthwise_plane;
+    if (!kt) kt = &table();
+    if (small_planes(s, s.out_w())) {
+      for_each_block_range(s.batch * s.in_channels, s.batch * s.out_channels * ohw * kk,
+                           [&](std::size_t p0, std::size_t p1) { kt->depthwise_planes(s, x, w, bias, y, p0, p1); });
+      return;
+    }
+    if (plane_kernels_fit(s)) {
+      const DepthwisePlaneFn plane = kt->depthwise_plane;
       const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
 FREQCAP_OMP(parallel if (worth_parallel(s.batch * s.out_channels * ohw * kk)))
       {
@@ -161,18 +196,30 @@ FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(std::size_t(planes)
 
 /// dx (overwritten) from dy: every input plane gathers its `mult` output planes.
 /// In float at stride 1 (and padding <= (kernel - 1) * dilation): the forward
-/// plane kernel over dy padded by (kernel - 1) * dilation - padding, taps flipped.
+/// kernels over dy padded by (kernel - 1) * dilation - padding, taps flipped.
 template <class T>
 void conv2d_backward_input_depthwise(const Conv2dShape& s, const T* dy, const T* w, T* dx,
-                                     [[maybe_unused]] DepthwisePlaneFn plane = nullptr) {
+                                     [[maybe_unused]] const KernelTable* kt = nullptr) {
   const std::size_t ohw = s.col_cols(), hw = s.in_h * s.in_w, kk = s.kernel_h * s.kernel_w,
                     mult = s.out_per_group();
   if constexpr (std::is_same_v<T, float>) {
+    if (!kt) kt = &table();
     const std::size_t reach_h = (s.kernel_h - 1) * s.dilation_h, reach_w = (s.kernel_w - 1) * s.dilation_w;
-    if (kk <= kDepthwiseMaxTaps && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= reach_h &&
+    if (plane_kernels_fit(s) && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= reach_h &&
         s.pad_w <= reach_w) {
-      if (!plane) plane = table().depthwise_plane;
       const std::size_t oh = s.out_h(), ow = s.out_w(), top = reach_h - s.pad_h, left = reach_w - s.pad_w;
+      if (small_planes(s, s.in_w)) {  // the forward convolution of dy that gives dx
+        Conv2dShape t = s;
+        t.in_h = oh, t.in_w = ow, t.pad_h = top, t.pad_w = left;
+        std::vector<float> flipped(s.out_channels * kk);
+        for (std::size_t k = 0; k < s.out_channels; ++k) std::reverse_copy(w + k * kk, w + (k + 1) * kk, &flipped[k * kk]);
+        for_each_block_range(s.batch * s.in_channels, s.batch * s.out_channels * ohw * kk,
+                             [&](std::size_t p0, std::size_t p1) {
+                               kt->depthwise_planes(t, dy, flipped.data(), nullptr, dx, p0, p1);
+                             });
+        return;
+      }
+      const DepthwisePlaneFn plane = kt->depthwise_plane;
       const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
 FREQCAP_OMP(parallel if (worth_parallel(std::size_t(planes) * mult * ohw * kk)))
       {
@@ -214,12 +261,18 @@ FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(std::size_t(planes)
 /// item. In float: the table's plane gradient over each image's padded input plane.
 template <class T>
 void conv2d_backward_weight_depthwise(const Conv2dShape& s, const T* x, const T* dy, T* dw,
-                                      [[maybe_unused]] DepthwisePlaneGradFn grad = nullptr) {
+                                      [[maybe_unused]] const KernelTable* kt = nullptr) {
   const std::size_t ohw = s.col_cols(), hw = s.in_h * s.in_w, kk = s.kernel_h * s.kernel_w,
                     mult = s.out_per_group();
   if constexpr (std::is_same_v<T, float>) {
-    if (kk <= kDepthwiseMaxTaps) {
-      if (!grad) grad = table().depthwise_plane_grad;
+    if (!kt) kt = &table();
+    if (small_planes(s, s.out_w())) {
+      for_each_block_range(s.out_channels, s.batch * s.out_channels * ohw * kk,
+                           [&](std::size_t c0, std::size_t c1) { kt->depthwise_channels_grad(s, x, dy, dw, c0, c1); });
+      return;
+    }
+    if (plane_kernels_fit(s)) {
+      const DepthwisePlaneGradFn grad = kt->depthwise_plane_grad;
       const auto channels = static_cast<std::ptrdiff_t>(s.out_channels);
 FREQCAP_OMP(parallel if (worth_parallel(s.batch * std::size_t(channels) * ohw * kk)))
       {

@@ -7,6 +7,7 @@
 
 #include "freqcap/kernels/table.hpp"
 #include "freqcap/kernels/conv2d_depthwise_plane.hpp"
+#include "freqcap/kernels/conv2d_depthwise_small.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
 #include "freqcap/kernels/layer_norm.hpp"
@@ -57,6 +58,8 @@ inline KernelTable make_scalar_table() {
   t.sgemm = &gemm_scalar<float>;
   t.depthwise_plane = &depthwise_plane_scalar;
   t.depthwise_plane_grad = &depthwise_plane_grad_scalar;
+  t.depthwise_planes = &depthwise_planes_scalar;
+  t.depthwise_channels_grad = &depthwise_channels_grad_scalar;
   return t;
 }
 
@@ -87,7 +90,9 @@ inline KernelTable make_scalar_table() {
   t.layer_norm_backward = &ns::layer_norm_backward;                     \
   t.sgemm = &ns::sgemm;                                                 \
   t.depthwise_plane = &ns::depthwise_plane;                             \
-  t.depthwise_plane_grad = &ns::depthwise_plane_grad;
+  t.depthwise_plane_grad = &ns::depthwise_plane_grad;                   \
+  t.depthwise_planes = &ns::depthwise_planes;                           \
+  t.depthwise_channels_grad = &ns::depthwise_channels_grad;
 
 inline KernelTable make_avx2_table() {
   KernelTable t;

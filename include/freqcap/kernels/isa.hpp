@@ -54,7 +54,7 @@ inline const char* isa_name(Isa isa) {
 inline Isa parse_isa(std::string_view name) {
   for (Isa isa : kAllIsas)
     if (name == isa_name(isa)) return isa;
-  detail::fail("FREQCAP_ISA='", name, "' is not one of scalar, avx2, avx512");
+  ::freqcap::detail::fail("FREQCAP_ISA='", name, "' is not one of scalar, avx2, avx512");
 }
 
 namespace detail {

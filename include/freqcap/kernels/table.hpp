@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/isa.hpp"
 
 #if defined(_OPENMP)
@@ -78,6 +79,14 @@ using DepthwisePlaneGradFn = void (*)(const float* p, std::size_t pw, const floa
                                       std::size_t kw, std::size_t sh, std::size_t sw, std::size_t dh,
                                       std::size_t dw, float* g, std::size_t oh, std::size_t ow);
 
+/// Depthwise forward over a range of small planes; see kernels/conv2d_depthwise_small.hpp.
+using DepthwisePlanesFn = void (*)(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                                   float* y, std::size_t p0, std::size_t p1);
+/// Depthwise weight gradient over a range of channels with small planes; see
+/// kernels/conv2d_depthwise_small.hpp.
+using DepthwiseChannelsGradFn = void (*)(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                                         std::size_t c0, std::size_t c1);
+
 /// Every float32 kernel of one ISA. Adding a kernel = one field here plus one
 /// line per ISA in dispatch.hpp (see docs/kernels.md).
 struct KernelTable {
@@ -93,6 +102,8 @@ struct KernelTable {
   SgemmFn sgemm = nullptr;
   DepthwisePlaneFn depthwise_plane = nullptr;
   DepthwisePlaneGradFn depthwise_plane_grad = nullptr;
+  DepthwisePlanesFn depthwise_planes = nullptr;
+  DepthwiseChannelsGradFn depthwise_channels_grad = nullptr;
 };
 
 /// The table of `isa`; throws Error when this CPU does not support it.
