@@ -325,7 +325,8 @@ TEST_CASE("sgemm matches the triple loop on odd shapes, transposes, alpha and be
   struct Case { std::size_t m, n, k; };
   const Case cases[] = {{1, 1, 1},   {7, 17, 33},  {13, 33, 5},   {65, 1, 7},   {1, 65, 129},
                         {33, 47, 300}, {200, 130, 70}, {97, 300, 520}, {12, 32, 256}, {6, 16, 1},
-                        {300, 20, 200}};  // the last splits rows over threads, the rest columns
+                        {300, 20, 200},  // splits rows over threads, the rest columns
+                        {1, 300, 1031}, {1, 37, 5}, {1, 2100, 600}};  // one row: matrix-vector products
   for (Isa isa : supported_isas()) {
     const auto& t = fk::table_for(isa);
     for (const Case& c : cases)

@@ -111,6 +111,33 @@ void gemm_serial(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
   }
 }
 
+/// One-row C = alpha * op(A) * op(B) + beta * C (m == 1) as a matrix-vector
+/// product: `rows(n, k, alpha, x, b, ldb, beta, c)` for op(B) = B^T (dot
+/// products with rows of B), `cols(...)` for op(B) = B (rows of B summed).
+/// Packing would copy all of B to use each element once, so B is streamed
+/// instead; threads split the n outputs.
+template <class RowsFn, class ColsFn>
+void gemv_blocked(RowsFn rows, ColsFn cols, bool trans_a, bool trans_b, std::size_t n, std::size_t k,
+                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
+                  float* c) {
+  if (n == 0) return;
+  if (k == 0 || alpha == 0.0f) return scale_c(c, n, 1, n, beta);
+  const float* x = a;
+  if (trans_a && lda != 1) {  // op(A) is column 0 of A: gather it
+    float* g = scratch(Scratch::gemm_a).data(k);
+    for (std::size_t p = 0; p < k; ++p) g[p] = a[p * lda];
+    x = g;
+  }
+  const auto parts = static_cast<std::ptrdiff_t>(std::min<std::size_t>(std::size_t(gemm_threads(1, n, k)), (n + 63) / 64));
+  FREQCAP_OMP(parallel for schedule(static, 1) num_threads(int(parts)) if (parts > 1))
+  for (std::ptrdiff_t t = 0; t < parts; ++t) {
+    const std::size_t units = (n + 63) / 64, j0 = std::min(n, 64 * (units * std::size_t(t) / std::size_t(parts))),
+                      j1 = std::min(n, 64 * (units * (std::size_t(t) + 1) / std::size_t(parts)));
+    if (trans_b) rows(j1 - j0, k, alpha, x, b + j0 * ldb, ldb, beta, c + j0);
+    else cols(j1 - j0, k, alpha, x, b + j0, ldb, beta, c + j0);
+  }
+}
+
 /// Row-major C = alpha * op(A) * op(B) + beta * C with micro-kernel Micro.
 /// Threads split C into disjoint column (or, when N is narrow, row) slabs and
 /// each runs gemm_serial on its slab: one parallel region, no barriers inside,

@@ -1,11 +1,13 @@
 // AVX2 SGEMM: a 6x16 register-blocked micro-kernel (12 ymm accumulators,
 // two B vectors and one broadcast of A per k step) plugged into the packed,
 // cache-blocked, OpenMP driver of kernels/gemm_blocked.hpp. Edge tiles use
-// masked loads/stores on C, so any M, N, K works.
+// masked loads/stores on C, so any M, N, K works. One-row products (m == 1)
+// stream B through simd/gemv.inc instead of packing it.
 #pragma once
 
 #include "freqcap/kernels/gemm_blocked.hpp"
 #include "freqcap/kernels/avx2/vec.hpp"
+#include "freqcap/kernels/avx2/gemv.hpp"
 
 #if FREQCAP_KERNELS_X86
 #include <algorithm>
@@ -59,6 +61,9 @@ struct GemmMicro {
 inline void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                   float alpha, const float* a, std::size_t lda, const float* b,
                   std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (m == 1)
+    return kernels::detail::gemv_blocked(&gemv_rows, &gemv_cols, trans_a, trans_b, n, k, alpha, a, lda, b, ldb,
+                                         beta, c);
   kernels::detail::gemm_blocked<GemmMicro>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
                                            beta, c, ldc);
 }
