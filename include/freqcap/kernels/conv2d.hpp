@@ -25,6 +25,23 @@
 
 namespace freqcap::kernels {
 
+namespace detail {
+/// Output columns [ox0, ox1) of one im2col row: out[ox - ox0] = xr[ox * stride + c.off]
+/// where that input column lies inside the row (c from tap_columns), else 0.
+template <class T>
+void unfold_segment(const T* xr, TapColumns c, std::size_t stride, std::size_t ox0, std::size_t ox1, T* out) {
+  const std::size_t lo = std::clamp(std::size_t(c.lo), ox0, ox1), hi = std::clamp(std::size_t(c.hi), lo, ox1);
+  std::fill(out, out + (lo - ox0), T(0));
+  if (hi > lo) {
+    const T* in = xr + (std::ptrdiff_t(lo * stride) + c.off);  // the input column of output column lo
+    if (stride == 1) std::copy(in, in + (hi - lo), out + (lo - ox0));
+    else
+      for (std::size_t i = 0; i < hi - lo; ++i) out[lo - ox0 + i] = in[i * stride];
+  }
+  std::fill(out + (hi - ox0), out + (ox1 - ox0), T(0));
+}
+}  // namespace detail
+
 /// Unfolds one image's group of channels x [C/groups, H, W] into
 /// col [C/groups * R * S, OH * OW] (zeros where the window leaves the image).
 template <class T> void im2col(const Conv2dShape& s, const T* x, T* col) {
@@ -34,21 +51,13 @@ FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(s.col_rows() * oh *
   for (std::ptrdiff_t row = 0; row < rows; ++row) {
     const std::size_t c = std::size_t(row) / rs, ki = (std::size_t(row) % rs) / s.kernel_w,
                       kj = std::size_t(row) % s.kernel_w;
+    const detail::TapColumns cols = detail::tap_columns(s, kj);
     const T* xc = x + c * s.in_h * s.in_w;
     T* out = col + std::size_t(row) * oh * ow;
     for (std::size_t oy = 0; oy < oh; ++oy, out += ow) {
-      const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
-                                std::ptrdiff_t(s.pad_h);
-      if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) {
-        std::fill(out, out + ow, T(0));
-        continue;
-      }
-      const T* xr = xc + std::size_t(iy) * s.in_w;
-      for (std::size_t ox = 0; ox < ow; ++ox) {
-        const std::ptrdiff_t ix = std::ptrdiff_t(ox * s.stride_w + kj * s.dilation_w) -
-                                  std::ptrdiff_t(s.pad_w);
-        out[ox] = (ix < 0 || ix >= std::ptrdiff_t(s.in_w)) ? T(0) : xr[ix];
-      }
+      const std::ptrdiff_t iy = detail::tap_row(s, oy, ki);
+      if (iy < 0) std::fill(out, out + ow, T(0));
+      else detail::unfold_segment(xc + std::size_t(iy) * s.in_w, cols, s.stride_w, 0, ow, out);
     }
   }
 }
@@ -61,24 +70,16 @@ void im2col_pixels(const Conv2dShape& s, const T* x, T* col, std::size_t p0, std
   const std::size_t ow = s.out_w(), rs = s.kernel_h * s.kernel_w, w = p1 - p0;
   for (std::size_t row = 0; row < s.col_rows(); ++row) {
     const std::size_t c = row / rs, ki = (row % rs) / s.kernel_w, kj = row % s.kernel_w;
+    const detail::TapColumns cols = detail::tap_columns(s, kj);
     const T* xc = x + c * s.in_h * s.in_w;
     T* out = col + row * w;
     std::size_t p = p0;
     while (p < p1) {  // one output row segment at a time
       const std::size_t oy = p / ow, ox0 = p % ow, ox1 = std::min(ow, ox0 + (p1 - p));
-      const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
-                                std::ptrdiff_t(s.pad_h);
+      const std::ptrdiff_t iy = detail::tap_row(s, oy, ki);
       T* o = out + (p - p0);
-      if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) {
-        std::fill(o, o + (ox1 - ox0), T(0));
-      } else {
-        const T* xr = xc + std::size_t(iy) * s.in_w;
-        for (std::size_t ox = ox0; ox < ox1; ++ox) {
-          const std::ptrdiff_t ix = std::ptrdiff_t(ox * s.stride_w + kj * s.dilation_w) -
-                                    std::ptrdiff_t(s.pad_w);
-          o[ox - ox0] = (ix < 0 || ix >= std::ptrdiff_t(s.in_w)) ? T(0) : xr[ix];
-        }
-      }
+      if (iy < 0) std::fill(o, o + (ox1 - ox0), T(0));
+      else detail::unfold_segment(xc + std::size_t(iy) * s.in_w, cols, s.stride_w, ox0, ox1, o);
       p += ox1 - ox0;
     }
   }
@@ -93,17 +94,19 @@ FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(s.col_rows() * oh *
     T* xc = dx + std::size_t(c) * s.in_h * s.in_w;
     for (std::size_t r = 0; r < rs; ++r) {
       const std::size_t ki = r / s.kernel_w, kj = r % s.kernel_w;
-      const T* in = col + (std::size_t(c) * rs + r) * oh * ow;
+      const detail::TapColumns cols = detail::tap_columns(s, kj);
+      if (cols.lo >= cols.hi) continue;
+      const std::size_t lo = std::size_t(cols.lo), n = std::size_t(cols.hi - cols.lo);
+      const T* in = col + (std::size_t(c) * rs + r) * oh * ow + lo;
       for (std::size_t oy = 0; oy < oh; ++oy, in += ow) {
-        const std::ptrdiff_t iy = std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) -
-                                  std::ptrdiff_t(s.pad_h);
-        if (iy < 0 || iy >= std::ptrdiff_t(s.in_h)) continue;
-        T* xr = xc + std::size_t(iy) * s.in_w;
-        for (std::size_t ox = 0; ox < ow; ++ox) {
-          const std::ptrdiff_t ix = std::ptrdiff_t(ox * s.stride_w + kj * s.dilation_w) -
-                                    std::ptrdiff_t(s.pad_w);
-          if (ix >= 0 && ix < std::ptrdiff_t(s.in_w)) xr[ix] += in[ox];
-        }
+        const std::ptrdiff_t iy = detail::tap_row(s, oy, ki);
+        if (iy < 0) continue;
+        // The input column of output column lo, then every stride_w-th.
+        T* xr = xc + std::size_t(iy) * s.in_w + std::size_t(std::ptrdiff_t(lo * s.stride_w) + cols.off);
+        if (s.stride_w == 1)
+          for (std::size_t i = 0; i < n; ++i) xr[i] += in[i];
+        else
+          for (std::size_t i = 0; i < n; ++i) xr[i * s.stride_w] += in[i];
       }
     }
   }
