@@ -43,15 +43,25 @@ void pack_a(bool trans, const float* a, std::size_t lda, std::size_t i0, std::si
 template <std::size_t NR>
 void pack_b_panel(bool trans, const float* b, std::size_t ldb, std::size_t p0, std::size_t kc,
                   std::size_t j0, std::size_t cols, float* out) {
-  for (std::size_t p = 0; p < kc; ++p, out += NR) {
-    std::size_t j = 0;
-    if (trans) {  // op(B)(p, j) = b[j * ldb + p]
-      const float* src = b + j0 * ldb + p0 + p;
-      for (; j < cols; ++j) out[j] = src[j * ldb];
-    } else {
-      const float* src = b + (p0 + p) * ldb + j0;
-      for (; j < cols; ++j) out[j] = src[j];
+  if (trans) {  // op(B)(p, j) = b[j * ldb + p]: read each row of B along p, in blocks of 16 p
+    for (std::size_t pb = 0; pb < kc; pb += 16) {
+      const std::size_t pn = std::min<std::size_t>(16, kc - pb);
+      for (std::size_t j = 0; j < NR; ++j) {
+        float* o = out + pb * NR + j;
+        if (j < cols) {
+          const float* src = b + (j0 + j) * ldb + p0 + pb;
+          for (std::size_t p = 0; p < pn; ++p) o[p * NR] = src[p];
+        } else {
+          for (std::size_t p = 0; p < pn; ++p) o[p * NR] = 0.0f;
+        }
+      }
     }
+    return;
+  }
+  for (std::size_t p = 0; p < kc; ++p, out += NR) {
+    const float* src = b + (p0 + p) * ldb + j0;
+    std::size_t j = 0;
+    for (; j < cols; ++j) out[j] = src[j];
     for (; j < NR; ++j) out[j] = 0.0f;
   }
 }
