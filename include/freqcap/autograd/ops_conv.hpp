@@ -116,7 +116,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>
   const Tensor<T> xc = x.value().contiguous();
   const Tensor<T> wc = weight.value().contiguous();
   Tensor<T> bc = bias.defined() ? bias.value().contiguous() : Tensor<T>();
-  Tensor<T> y(Shape{g.N, g.O, g.Ho, g.Wo});
+  auto y = Tensor<T>::empty(Shape{g.N, g.O, g.Ho, g.Wo});  // conv2d_* overwrite their outputs
   const kernels::Conv2dShape ks = detail::kernel_shape(g);
   kernels::conv2d_forward(ks, xc.data(), wc.data(), bias.defined() ? bc.data() : nullptr, y.data());
   return Var<T>::make(std::move(y), {x, weight, bias}, "conv2d", [x, weight, bias, xc, wc, ks](const Tensor<T>& gy) {
@@ -124,17 +124,17 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
     if (need_x) {
-      Tensor<T> dx(x.shape());
+      auto dx = Tensor<T>::empty(x.shape());
       kernels::conv2d_backward_input(ks, gc.data(), wc.data(), dx.data());
       x.accumulate(dx);
     }
     if (need_w) {
-      Tensor<T> dw(weight.shape());
+      auto dw = Tensor<T>::empty(weight.shape());
       detail::conv2d_backward_weight(ks, xc.data(), gc.data(), dw.data());
       weight.accumulate(dw);
     }
     if (need_b) {
-      Tensor<T> db(bias.shape());
+      auto db = Tensor<T>::empty(bias.shape());
       kernels::conv2d_backward_bias(ks, gc.data(), db.data());
       bias.accumulate(db);
     }

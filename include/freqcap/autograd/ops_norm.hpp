@@ -115,7 +115,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
   // y = xhat * w + b, folded into one scale and shift per channel.
   const Tensor<T> wc = weight.defined() ? weight.value().contiguous() : Tensor<T>(Shape{C}, T(1));
   const Tensor<T> bc = bias.defined() ? bias.value().contiguous() : Tensor<T>(Shape{C}, T(0));
-  Tensor<T> y(x.shape());
+  auto y = Tensor<T>::empty(x.shape());  // every element written below
   T* py = y.data();
 #pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))
   for (std::int64_t nc = 0; nc < N * C; ++nc) {
@@ -145,7 +145,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
                         if (weight.defined() && weight.requires_grad()) weight.accumulate(sgh);
                         if (bias.defined() && bias.requires_grad()) bias.accumulate(sg);
                         if (!x.requires_grad()) return;
-                        Tensor<T> dx(x.shape());
+                        auto dx = Tensor<T>::empty(x.shape());  // every element written below
                         T* pd = dx.data();
                         const T inv_m = T(1) / T(N * S);
 #pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))

@@ -73,6 +73,25 @@ inline bool pool_parallel(std::int64_t planes, std::int64_t work) {
   return planes > 1 && work >= (std::int64_t{1} << 15);
 }
 
+/// The sum of window rows [h0, h1) x columns [w0, w1) of a plane whose rows
+/// hold W values, in eight interleaved partial sums (one dependency chain
+/// per add would cost its latency per element); a window of whole rows is
+/// one contiguous run.
+template <class T>
+T window_sum(const T* xp, std::int64_t W, std::int64_t h0, std::int64_t h1, std::int64_t w0, std::int64_t w1) {
+  T part[8] = {};
+  auto run = [&part](const T* p, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) part[j] += p[i + j];
+    for (; i < n; ++i) part[0] += p[i];
+  };
+  if (w0 == 0 && w1 == W) run(xp + h0 * W, (h1 - h0) * W);
+  else
+    for (std::int64_t ih = h0; ih < h1; ++ih) run(xp + ih * W + w0, w1 - w0);
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 }  // namespace detail
 
 /// Max pooling: x [N, C, H, W] -> [N, C, Ho, Wo]; padded cells never win.
@@ -82,7 +101,7 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
   FREQCAP_CHECK(g.H * g.W < (std::int64_t{1} << 31), "max_pool2d: plane of ", g.H, "x", g.W, " is too large");
   const auto& p = g.p;
   const Tensor<T> xc = x.value().contiguous();
-  Tensor<T> y(Shape{x.dim(0), x.dim(1), g.Ho, g.Wo});
+  auto y = Tensor<T>::empty(Shape{x.dim(0), x.dim(1), g.Ho, g.Wo});  // every window written below
   Tensor<std::int32_t> arg(y.shape());  // flat index of the winner within its H*W plane
   const T* px = xc.data();
   T* py = y.data();
@@ -140,7 +159,7 @@ Var<T> avg_pool2d(const Var<T>& x, const Pool2dParams& params) {
   const detail::PoolGeom g = detail::pool_geom("avg_pool2d", x.shape(), params);
   FREQCAP_CHECK(g.p.dilation_h == 1 && g.p.dilation_w == 1, "avg_pool2d: dilation must be 1");
   const Tensor<T> xc = x.value().contiguous();
-  Tensor<T> y(Shape{x.dim(0), x.dim(1), g.Ho, g.Wo});
+  auto y = Tensor<T>::empty(Shape{x.dim(0), x.dim(1), g.Ho, g.Wo});  // every window written below
   // Calls fn(h0, h1, w0, w1, inv) per output cell: the clipped window and 1/divisor.
   auto windows = [g](auto&& fn) {
     const auto& p = g.p;
@@ -165,10 +184,7 @@ Var<T> avg_pool2d(const Var<T>& x, const Pool2dParams& params) {
     const T* xp = px + pl * g.H * g.W;
     T* yp = py + pl * g.Ho * g.Wo;
     windows([&](std::int64_t o, std::int64_t h0, std::int64_t h1, std::int64_t w0, std::int64_t w1, T inv) {
-      T s = 0;
-      for (std::int64_t ih = h0; ih < h1; ++ih)
-        for (std::int64_t iw = w0; iw < w1; ++iw) s += xp[ih * g.W + iw];
-      yp[o] = s * inv;
+      yp[o] = detail::window_sum(xp, g.W, h0, h1, w0, w1) * inv;
     });
   }
   return Var<T>::make(std::move(y), {x}, "avg_pool2d", [x, g, windows](const Tensor<T>& gy) {
@@ -218,7 +234,7 @@ Var<T> adaptive_avg_pool2d(const Var<T>& x, std::int64_t out_h, std::int64_t out
     }
   };
   const Tensor<T> xc = x.value().contiguous();
-  Tensor<T> y(Shape{x.dim(0), x.dim(1), out_h, out_w});
+  auto y = Tensor<T>::empty(Shape{x.dim(0), x.dim(1), out_h, out_w});  // every window written below
   const T* px = xc.data();
   T* py = y.data();
 #pragma omp parallel for schedule(static) if (detail::pool_parallel(planes, planes * H * W))
@@ -226,10 +242,7 @@ Var<T> adaptive_avg_pool2d(const Var<T>& x, std::int64_t out_h, std::int64_t out
     const T* xp = px + pl * H * W;
     T* yp = py + pl * out_h * out_w;
     windows([&](std::int64_t o, std::int64_t h0, std::int64_t h1, std::int64_t w0, std::int64_t w1, T inv) {
-      T s = 0;
-      for (std::int64_t ih = h0; ih < h1; ++ih)
-        for (std::int64_t iw = w0; iw < w1; ++iw) s += xp[ih * W + iw];
-      yp[o] = s * inv;
+      yp[o] = detail::window_sum(xp, W, h0, h1, w0, w1) * inv;
     });
   }
   return Var<T>::make(std::move(y), {x}, "adaptive_avg_pool2d",
