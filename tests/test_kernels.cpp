@@ -428,6 +428,8 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"depthwise x2 on 4x4 planes (multiplier 2: plane kernels)", conv_shape(2, 6, 4, 4, 12, 3, 1, 1, 1, 6)},
       {"1x1", conv_shape(3, 16, 7, 5, 9, 1, 1, 0, 1, 1)},
       {"1x1 on 1x1 planes (batched GEMM)", conv_shape(6, 16, 1, 1, 9, 1, 1, 0, 1, 1)},
+      {"1x1 on 3x3 planes (batched, packed element by element)", conv_shape(4, 10, 3, 3, 7, 1, 1, 0, 1, 1)},
+      {"1x1 on 5x5 planes (batched, packed plane by plane)", conv_shape(3, 8, 5, 5, 6, 1, 1, 0, 1, 1)},
       {"1x1 on 16x17 planes (per image)", conv_shape(2, 8, 16, 17, 5, 1, 1, 0, 1, 1)},
       {"1x1 groups 2 (per image and group)", conv_shape(3, 8, 3, 3, 6, 1, 1, 0, 1, 2)},
       {"1x1 stride 2", conv_shape(1, 7, 9, 9, 3, 1, 2, 0, 1, 1)},

@@ -26,21 +26,35 @@ inline bool batched_pointwise(const Conv2dShape& s) {
 
 namespace detail {
 
+/// Planes this small are moved element by element: a library copy per plane
+/// costs more in calls than it moves.
+inline constexpr std::size_t kPointwiseShortPlane = 16;
+
 /// [N, C, P] -> [C, N*P].
 template <class T> void pack_batch(const T* src, T* dst, std::size_t n, std::size_t c, std::size_t p) {
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < c; ++j) {
-      const T* s = src + (i * c + j) * p;
-      std::copy(s, s + p, dst + j * n * p + i * p);
+  for (std::size_t i = 0; i < n; ++i) {
+    const T* s = src + i * c * p;
+    T* d = dst + i * p;
+    if (p < kPointwiseShortPlane) {
+      for (std::size_t t = 0; t < p; ++t)
+        for (std::size_t j = 0; j < c; ++j) d[j * n * p + t] = s[j * p + t];
+    } else {
+      for (std::size_t j = 0; j < c; ++j) std::copy(s + j * p, s + (j + 1) * p, d + j * n * p);
     }
+  }
 }
 /// [C, N*P] -> [N, C, P].
 template <class T> void unpack_batch(const T* src, T* dst, std::size_t n, std::size_t c, std::size_t p) {
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < c; ++j) {
-      const T* s = src + j * n * p + i * p;
-      std::copy(s, s + p, dst + (i * c + j) * p);
+  for (std::size_t i = 0; i < n; ++i) {
+    const T* s = src + i * p;
+    T* d = dst + i * c * p;
+    if (p < kPointwiseShortPlane) {
+      for (std::size_t t = 0; t < p; ++t)
+        for (std::size_t j = 0; j < c; ++j) d[j * p + t] = s[j * n * p + t];
+    } else {
+      for (std::size_t j = 0; j < c; ++j) std::copy(s + j * n * p, s + j * n * p + p, d + j * p);
     }
+  }
 }
 /// Two per-thread packing buffers of at least a and b elements.
 template <class T> std::pair<T*, T*> pointwise_buffers(std::size_t a, std::size_t b) {
