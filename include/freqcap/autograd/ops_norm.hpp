@@ -25,6 +25,28 @@ inline void bn_dims(const Shape& s, std::int64_t& N, std::int64_t& C, std::int64
   S = s.size() == 4 ? s[2] * s[3] : 1;
 }
 
+/// Visits the values of channel c of an [N, C, S] array, k = (n * C + c) * S + i
+/// in order, calling add(j, k) with j cycling over eight partial sums, so a
+/// channel sum is eight dependency chains instead of one.
+template <class Add>
+void for_channel_partials(std::int64_t N, std::int64_t C, std::int64_t S, std::int64_t c, Add&& add) {
+  if (S >= 8) {
+    for (std::int64_t n = 0; n < N; ++n) {
+      const std::int64_t base = (n * C + c) * S;
+      std::int64_t i = 0;
+      for (; i + 8 <= S; i += 8)
+        for (int j = 0; j < 8; ++j) add(j, base + i + j);
+      for (; i < S; ++i) add(0, base + i);
+    }
+    return;
+  }
+  int j = 0;
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t i = 0; i < S; ++i, j = (j + 1) & 7) add(j, (n * C + c) * S + i);
+}
+/// The eight partial sums of for_channel_partials, added pairwise.
+inline double combine8(const double* p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
+
 }  // namespace detail
 
 /// Layer norm over the last axis: x [..., D], weight [D] or undefined (1),
@@ -95,16 +117,14 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
       continue;
     }
     // Statistics accumulate in double: a channel may hold 10^5+ values.
-    double s = 0;
-    for (std::int64_t n = 0; n < N; ++n)
-      for (std::int64_t i = 0; i < S; ++i) s += double(px[(n * C + c) * S + i]);
-    const double mu = s / double(M);
-    double v = 0;
-    for (std::int64_t n = 0; n < N; ++n)
-      for (std::int64_t i = 0; i < S; ++i) {
-        const double d = double(px[(n * C + c) * S + i]) - mu;
-        v += d * d;
-      }
+    double ps[8] = {}, pv[8] = {};
+    detail::for_channel_partials(N, C, S, c, [&](int j, std::int64_t k) { ps[j] += double(px[k]); });
+    const double mu = detail::combine8(ps) / double(M);
+    detail::for_channel_partials(N, C, S, c, [&](int j, std::int64_t k) {
+      const double d = double(px[k]) - mu;
+      pv[j] += d * d;
+    });
+    const double v = detail::combine8(pv);
     pm[c] = T(mu);
     pr[c] = T(1.0 / std::sqrt(v / double(M) + double(eps)));
     if (track) {
@@ -132,15 +152,13 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
                         Tensor<T> sg(Shape{C}), sgh(Shape{C});
 #pragma omp parallel for schedule(static) if (N * C * S >= (std::int64_t{1} << 15))
                         for (std::int64_t c = 0; c < C; ++c) {
-                          double a = 0, b = 0;
-                          for (std::int64_t n = 0; n < N; ++n)
-                            for (std::int64_t i = 0; i < S; ++i) {
-                              const std::int64_t k = (n * C + c) * S + i;
-                              a += double(pg[k]);
-                              b += double(pg[k] * (px[k] - pm[c]));
-                            }
-                          sg.data()[c] = T(a);
-                          sgh.data()[c] = T(b) * pr[c];
+                          double pa[8] = {}, pb[8] = {};
+                          detail::for_channel_partials(N, C, S, c, [&](int j, std::int64_t k) {
+                            pa[j] += double(pg[k]);
+                            pb[j] += double(pg[k] * (px[k] - pm[c]));
+                          });
+                          sg.data()[c] = T(detail::combine8(pa));
+                          sgh.data()[c] = T(detail::combine8(pb)) * pr[c];
                         }
                         if (weight.defined() && weight.requires_grad()) weight.accumulate(sgh);
                         if (bias.defined() && bias.requires_grad()) bias.accumulate(sg);
