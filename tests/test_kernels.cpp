@@ -110,7 +110,7 @@ TEST_CASE("every table slot is filled", "[kernels]") {
     const auto& t = fk::table_for(isa);
     CHECK((t.add && t.sub && t.mul && t.div && t.axpb && t.axpy && t.softmax && t.log_softmax &&
            t.layer_norm && t.layer_norm_backward && t.sgemm && t.depthwise_plane && t.depthwise_plane_grad &&
-           t.depthwise_planes && t.depthwise_channels_grad));
+           t.depthwise_planes && t.depthwise_planes_input_grad && t.depthwise_channels_grad));
     for (std::size_t i = 0; i < fk::kActCount; ++i) CHECK((t.act_forward[i] && t.act_backward[i]));
   }
 }
@@ -425,6 +425,7 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"depthwise 7x7 (more taps than the row kernel holds)", conv_shape(1, 2, 9, 9, 2, 7, 1, 3, 1, 2)},
       {"depthwise 5x5 pad 2 on 2x2 planes, 37 channels (channel-blocked)", conv_shape(2, 37, 2, 2, 37, 5, 1, 2, 1, 37)},
       {"depthwise 3x3 stride 2 on 9x9 (channel-blocked forward)", conv_shape(2, 20, 9, 9, 20, 3, 2, 1, 1, 20)},
+      {"depthwise 5x5 stride 2 on 8x8 (channel-blocked throughout)", conv_shape(2, 24, 8, 8, 24, 5, 2, 2, 1, 24)},
       {"depthwise x2 on 4x4 planes (multiplier 2: plane kernels)", conv_shape(2, 6, 4, 4, 12, 3, 1, 1, 1, 6)},
       {"1x1", conv_shape(3, 16, 7, 5, 9, 1, 1, 0, 1, 1)},
       {"1x1 on 1x1 planes (batched GEMM)", conv_shape(6, 16, 1, 1, 9, 1, 1, 0, 1, 1)},
@@ -556,6 +557,12 @@ TEST_CASE("depthwise small-plane kernels match the scalar twins", "[kernels]") {
         // Sums of batch * pixels products of |dy x| <= 1 in another order.
         CHECK(max_norm_err(g, gr, g.size(), 1.0) <= 1e-5);
         if (c0 > 0) CHECK(g[0] == 7.0f);
+        std::vector<float> dx(planes * s.in_h * s.in_w, 7.0f), dxr = dx;
+        t.depthwise_planes_input_grad(s, dy.data(), w.data(), dx.data(), p0, p1);
+        ref.depthwise_planes_input_grad(s, dy.data(), w.data(), dxr.data(), p0, p1);
+        CHECK(max_norm_err(dx, dxr, dx.size(), 1.0) <= 4e-6);  // <= 25 products per pixel, fma
+        if (p0 > 0) CHECK(dx[0] == 7.0f);
+        if (p1 < planes) CHECK(dx.back() == 7.0f);
         if (c1 < s.out_channels) CHECK(g.back() == 7.0f);
       }
     }

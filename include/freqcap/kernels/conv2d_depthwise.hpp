@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "freqcap/kernels/conv2d_depthwise_plane.hpp"
 #include "freqcap/kernels/conv2d_depthwise_small.hpp"
@@ -195,8 +194,9 @@ FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(std::size_t(planes)
 }
 
 /// dx (overwritten) from dy: every input plane gathers its `mult` output planes.
-/// In float at stride 1 (and padding <= (kernel - 1) * dilation): the forward
-/// kernels over dy padded by (kernel - 1) * dilation - padding, taps flipped.
+/// In float: small planes scatter channel-blocked; larger ones at stride 1 (and
+/// padding <= (kernel - 1) * dilation) run the forward plane kernel over dy
+/// padded by (kernel - 1) * dilation - padding, taps flipped.
 template <class T>
 void conv2d_backward_input_depthwise(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                                      [[maybe_unused]] const KernelTable* kt = nullptr) {
@@ -204,21 +204,15 @@ void conv2d_backward_input_depthwise(const Conv2dShape& s, const T* dy, const T*
                     mult = s.out_per_group();
   if constexpr (std::is_same_v<T, float>) {
     if (!kt) kt = &table();
+    if (small_planes(s, s.in_w)) {
+      for_each_block_range(s.batch * s.in_channels, s.batch * s.out_channels * ohw * kk,
+                           [&](std::size_t p0, std::size_t p1) { kt->depthwise_planes_input_grad(s, dy, w, dx, p0, p1); });
+      return;
+    }
     const std::size_t reach_h = (s.kernel_h - 1) * s.dilation_h, reach_w = (s.kernel_w - 1) * s.dilation_w;
     if (plane_kernels_fit(s) && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= reach_h &&
         s.pad_w <= reach_w) {
       const std::size_t oh = s.out_h(), ow = s.out_w(), top = reach_h - s.pad_h, left = reach_w - s.pad_w;
-      if (small_planes(s, s.in_w)) {  // the forward convolution of dy that gives dx
-        Conv2dShape t = s;
-        t.in_h = oh, t.in_w = ow, t.pad_h = top, t.pad_w = left;
-        std::vector<float> flipped(s.out_channels * kk);
-        for (std::size_t k = 0; k < s.out_channels; ++k) std::reverse_copy(w + k * kk, w + (k + 1) * kk, &flipped[k * kk]);
-        for_each_block_range(s.batch * s.in_channels, s.batch * s.out_channels * ohw * kk,
-                             [&](std::size_t p0, std::size_t p1) {
-                               kt->depthwise_planes(t, dy, flipped.data(), nullptr, dx, p0, p1);
-                             });
-        return;
-      }
       const DepthwisePlaneFn plane = kt->depthwise_plane;
       const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
 FREQCAP_OMP(parallel if (worth_parallel(std::size_t(planes) * mult * ohw * kk)))

@@ -46,6 +46,22 @@ inline void depthwise_planes_scalar(const Conv2dShape& s, const float* x, const 
   }
 }
 
+/// dx[p] (overwritten) = the input gradient of plane p from dy[p] and the taps
+/// of w[p % C], for planes p in [p0, p1) (multiplier 1): every tap scatters
+/// w * dy into the input pixel it read.
+inline void depthwise_planes_input_grad_scalar(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                                               std::size_t p0, std::size_t p1) {
+  const std::size_t hw = s.in_h * s.in_w, ohw = s.col_cols(), kk = s.kernel_h * s.kernel_w;
+  for (std::size_t p = p0; p < p1; ++p) {
+    const std::size_t k = p % s.out_channels;
+    float* xp = dx + p * hw;
+    for (std::size_t i = 0; i < hw; ++i) xp[i] = 0.0f;
+    detail::for_each_plane_tap(s, [&](std::size_t tap, std::size_t xi, std::size_t yi) {
+      xp[xi] += w[k * kk + tap] * dy[p * ohw + yi];
+    });
+  }
+}
+
 /// dw[c] (overwritten) = the sum over the batch of dy[n, c] * x[n, c] per tap,
 /// for channels c in [c0, c1) of a depthwise convolution with multiplier 1.
 inline void depthwise_channels_grad_scalar(const Conv2dShape& s, const float* x, const float* dy, float* dw,

@@ -59,6 +59,7 @@ inline KernelTable make_scalar_table() {
   t.depthwise_plane = &depthwise_plane_scalar;
   t.depthwise_plane_grad = &depthwise_plane_grad_scalar;
   t.depthwise_planes = &depthwise_planes_scalar;
+  t.depthwise_planes_input_grad = &depthwise_planes_input_grad_scalar;
   t.depthwise_channels_grad = &depthwise_channels_grad_scalar;
   return t;
 }
@@ -92,6 +93,7 @@ inline KernelTable make_scalar_table() {
   t.depthwise_plane = &ns::depthwise_plane;                             \
   t.depthwise_plane_grad = &ns::depthwise_plane_grad;                   \
   t.depthwise_planes = &ns::depthwise_planes;                           \
+  t.depthwise_planes_input_grad = &ns::depthwise_planes_input_grad;     \
   t.depthwise_channels_grad = &ns::depthwise_channels_grad;
 
 inline KernelTable make_avx2_table() {

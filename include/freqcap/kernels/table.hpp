@@ -82,6 +82,9 @@ using DepthwisePlaneGradFn = void (*)(const float* p, std::size_t pw, const floa
 /// Depthwise forward over a range of small planes; see kernels/conv2d_depthwise_small.hpp.
 using DepthwisePlanesFn = void (*)(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                                    float* y, std::size_t p0, std::size_t p1);
+/// Depthwise input gradient over a range of small planes; see kernels/conv2d_depthwise_small.hpp.
+using DepthwisePlanesInputGradFn = void (*)(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                                            std::size_t p0, std::size_t p1);
 /// Depthwise weight gradient over a range of channels with small planes; see
 /// kernels/conv2d_depthwise_small.hpp.
 using DepthwiseChannelsGradFn = void (*)(const Conv2dShape& s, const float* x, const float* dy, float* dw,
@@ -103,6 +106,7 @@ struct KernelTable {
   DepthwisePlaneFn depthwise_plane = nullptr;
   DepthwisePlaneGradFn depthwise_plane_grad = nullptr;
   DepthwisePlanesFn depthwise_planes = nullptr;
+  DepthwisePlanesInputGradFn depthwise_planes_input_grad = nullptr;
   DepthwiseChannelsGradFn depthwise_channels_grad = nullptr;
 };
 
