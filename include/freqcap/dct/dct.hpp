@@ -66,39 +66,56 @@ inline std::vector<std::int64_t> all_axes(std::size_t ndim) {
 }
 
 /// Multiplies x (contiguous) by prod_a scale_a[i_a] over the axes in `axes`,
-/// in one pass: a factor per row (all axes but the last) times the last axis'
-/// vector. FFTW's REDFT10 gives 2 sum x cos, REDFT01 gives X_0 + 2 sum_{k>0} X_k cos.
+/// in one pass: a factor per row times a vector along the row. Axes of size 1
+/// are dropped (their factor is 1) and trailing axes are folded into the row
+/// until it holds at least 64 values, so a [O, I, 1, 1] or [O, I, 3, 3] conv
+/// weight does not pay an index decomposition per value or three.
+/// FFTW's REDFT10 gives 2 sum x cos, REDFT01 gives X_0 + 2 sum_{k>0} X_k cos.
 template <class T>
 void scale_axes(Tensor<T>& x, const std::vector<std::int64_t>& axes, bool inverse) {
   const Shape& sh = x.shape();
-  const std::size_t d = sh.size();
-  if (d == 0 || x.numel() == 0) return;
-  std::vector<std::vector<double>> sc(d);
-  for (auto a : axes) {
-    const std::int64_t n = sh[std::size_t(a)];
-    auto& v = sc[std::size_t(a)];
-    v.resize(std::size_t(n));
-    for (std::int64_t k = 0; k < n; ++k)
-      v[std::size_t(k)] = inverse && k == 0 ? ortho_scale(0, n) : ortho_scale(k, n) / 2;
+  if (sh.empty() || x.numel() == 0) return;
+  // Per axis of size > 1: its size and its factors (all 1 when not transformed).
+  std::vector<std::int64_t> dims;
+  std::vector<std::vector<double>> sc;
+  for (std::size_t a = 0; a < sh.size(); ++a) {
+    const std::int64_t n = sh[a];
+    if (n == 1) continue;
+    std::vector<double> v(std::size_t(n), 1.0);
+    if (std::find(axes.begin(), axes.end(), std::int64_t(a)) != axes.end())
+      for (std::int64_t k = 0; k < n; ++k)
+        v[std::size_t(k)] = inverse && k == 0 ? ortho_scale(0, n) : ortho_scale(k, n) / 2;
+    dims.push_back(n);
+    sc.push_back(std::move(v));
   }
-  const std::int64_t n_last = sh[d - 1];
-  const std::int64_t rows = x.numel() / n_last;
-  std::vector<T> last(std::size_t(n_last), T(1));
-  if (!sc[d - 1].empty())
-    for (std::int64_t j = 0; j < n_last; ++j) last[std::size_t(j)] = static_cast<T>(sc[d - 1][std::size_t(j)]);
+  if (dims.empty()) return;
+  // The row: the last axis, times the ones before it while it is short.
+  std::vector<double> row_sc = sc.back();
+  std::size_t lead = dims.size() - 1;  // axes [0, lead) index rows
+  while (lead > 0 && row_sc.size() < 64) {
+    const std::vector<double>& f = sc[lead - 1];
+    std::vector<double> folded;
+    folded.reserve(f.size() * row_sc.size());
+    for (double fi : f)
+      for (double rj : row_sc) folded.push_back(fi * rj);
+    row_sc = std::move(folded);
+    --lead;
+  }
+  const auto n_row = static_cast<std::int64_t>(row_sc.size());
+  const std::int64_t rows = x.numel() / n_row;
+  std::vector<T> row(row_sc.begin(), row_sc.end());
   T* p = x.data();
 #pragma omp parallel for schedule(static) if (x.numel() >= 65536)
   for (std::int64_t r = 0; r < rows; ++r) {
     double f = 1;
     std::int64_t rem = r;
-    for (std::size_t a = d - 1; a-- > 0;) {
-      const std::int64_t i = rem % sh[a];
-      rem /= sh[a];
-      if (!sc[a].empty()) f *= sc[a][std::size_t(i)];
+    for (std::size_t a = lead; a-- > 0;) {
+      f *= sc[a][std::size_t(rem % dims[a])];
+      rem /= dims[a];
     }
     const T fr = static_cast<T>(f);
-    T* row = p + r * n_last;
-    for (std::int64_t j = 0; j < n_last; ++j) row[j] *= fr * last[std::size_t(j)];
+    T* q = p + r * n_row;
+    for (std::int64_t j = 0; j < n_row; ++j) q[j] *= fr * row[std::size_t(j)];
   }
 }
 
