@@ -1,16 +1,18 @@
 // Depthwise convolution (one input channel per group, `multiplier` =
 // out_channels / groups outputs each): forward, input gradient and weight
 // gradient without im2col (which would run a 1-row GEMM and a col2im per
-// channel and image). In float, each plane is copied once into a zero-padded
-// scratch plane and the ISA's plane kernels (conv2d_depthwise_plane.hpp,
-// simd/depthwise.inc) run over it: the forward pass sums all taps of an
-// output row in registers; the input gradient at stride 1 is the same kernel
-// over the padded output gradient with the taps flipped; the weight gradient
-// keeps one running sum per tap. Otherwise (double, strided input gradients,
-// kernels over 25 taps) each tap is one pass over the output columns whose
-// input column lies inside the image (contiguous, so an axpy, when the stride
-// is 1). conv2d.hpp sends depthwise shapes here; the tests compare these with
-// the direct references there.
+// channel and image). In float, planes at most kDepthwiseSmallWidth wide
+// (multiplier 1) run the channel-blocked kernels of
+// conv2d_depthwise_small.hpp; larger ones are copied into a zero-padded
+// scratch plane and run the plane kernels of conv2d_depthwise_plane.hpp: the
+// forward pass sums all taps of an output row in registers, the input
+// gradient at stride 1 is the same kernel over the padded output gradient
+// with the taps flipped, and the weight gradient keeps one running sum per
+// tap. Otherwise (double, strided input gradients of larger planes, kernels
+// over 25 taps) each tap is one pass over the output columns whose input
+// column lies inside the image (contiguous, so an axpy, when the stride is 1).
+// conv2d.hpp sends depthwise shapes here; the tests compare these with the
+// direct references there.
 #pragma once
 
 #include <algorithm>
