@@ -190,9 +190,10 @@ template <class T> T* conv_scratch(std::size_t n) {
   }
 }
 
-/// The kernels the float paths use: a table's sgemm (im2col, pointwise) and
-/// the table whose depthwise kernels run (nullptr: the active one); other T use gemm_scalar
-/// and the plain depthwise loops.
+/// The kernels the float paths use: `f`, a table's sgemm (im2col and
+/// pointwise convolutions), and `depthwise`, the table whose depthwise kernels
+/// run (nullptr: the active one). Other T use gemm_scalar and the plain
+/// depthwise loops.
 template <class T> struct ConvGemm {
   SgemmFn f = nullptr;
   const KernelTable* depthwise = nullptr;
