@@ -131,19 +131,13 @@ inline bool small_planes(const Conv2dShape& s, std::size_t width) {
 /// (a multiple of every vector width), one range per thread when `work` is
 /// worth a parallel region, else one range.
 template <class F> void for_each_block_range(std::size_t items, std::size_t work, F&& f) {
-  const std::size_t blocks = (items + 15) / 16;
   std::size_t parts = 1;
 #if defined(_OPENMP)
-  if (worth_parallel(work)) parts = std::min<std::size_t>(blocks, std::size_t(omp_get_max_threads()));
+  if (worth_parallel(work)) parts = std::min<std::size_t>((items + 15) / 16, std::size_t(omp_get_max_threads()));
 #else
   (void)work;
 #endif
-  const auto n = static_cast<std::ptrdiff_t>(parts);
-FREQCAP_OMP(parallel for schedule(static) num_threads(int(parts)) if (parts > 1))
-  for (std::ptrdiff_t t = 0; t < n; ++t) {
-    const std::size_t b0 = blocks * std::size_t(t) / parts, b1 = blocks * (std::size_t(t) + 1) / parts;
-    f(std::min(items, 16 * b0), std::min(items, 16 * b1));
-  }
+  for_each_range(items, 16, parts, f);
 }
 
 /// y = depthwise conv(x, w) + bias (bias may be nullptr). `kt`: the kernel

@@ -138,14 +138,11 @@ void gemv_blocked(RowsFn rows, ColsFn cols, bool trans_a, bool trans_b, std::siz
     for (std::size_t p = 0; p < k; ++p) g[p] = a[p * lda];
     x = g;
   }
-  const auto parts = static_cast<std::ptrdiff_t>(std::min<std::size_t>(std::size_t(gemm_threads(1, n, k)), (n + 63) / 64));
-  FREQCAP_OMP(parallel for schedule(static, 1) num_threads(int(parts)) if (parts > 1))
-  for (std::ptrdiff_t t = 0; t < parts; ++t) {
-    const std::size_t units = (n + 63) / 64, j0 = std::min(n, 64 * (units * std::size_t(t) / std::size_t(parts))),
-                      j1 = std::min(n, 64 * (units * (std::size_t(t) + 1) / std::size_t(parts)));
+  const std::size_t parts = std::min<std::size_t>(std::size_t(gemm_threads(1, n, k)), (n + 63) / 64);
+  for_each_range(n, 64, parts, [&](std::size_t j0, std::size_t j1) {
     if (trans_b) rows(j1 - j0, k, alpha, x, b + j0 * ldb, ldb, beta, c + j0);
     else cols(j1 - j0, k, alpha, x, b + j0, ldb, beta, c + j0);
-  }
+  });
 }
 
 /// Row-major C = alpha * op(A) * op(B) + beta * C with micro-kernel Micro.
@@ -167,18 +164,16 @@ void gemm_blocked(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
   const bool split_n = npanels >= 2 * std::size_t(threads) || npanels >= mpanels;
   const std::size_t units = split_n ? npanels : mpanels, unit = split_n ? NR : MR;
   const std::size_t parts = std::min<std::size_t>(std::size_t(threads), units);
-  FREQCAP_OMP(parallel for schedule(static, 1) num_threads(int(parts)))
-  for (std::ptrdiff_t t = 0; t < std::ptrdiff_t(parts); ++t) {
-    const std::size_t u0 = units * std::size_t(t) / parts, u1 = units * (std::size_t(t) + 1) / parts;
-    if (split_n) {
-      const std::size_t j0 = u0 * unit, j1 = std::min(n, u1 * unit);
-      gemm_serial<Micro>(trans_a, trans_b, m, j1 - j0, k, alpha, a, lda,
-                         trans_b ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc);
-    } else {
-      const std::size_t i0 = u0 * unit, i1 = std::min(m, u1 * unit);
-      gemm_serial<Micro>(trans_a, trans_b, i1 - i0, n, k, alpha, trans_a ? a + i0 : a + i0 * lda,
-                         lda, b, ldb, beta, c + i0 * ldc, ldc);
-    }
+  if (split_n) {
+    for_each_range(n, unit, parts, [&](std::size_t j0, std::size_t j1) {
+      gemm_serial<Micro>(trans_a, trans_b, m, j1 - j0, k, alpha, a, lda, trans_b ? b + j0 * ldb : b + j0, ldb,
+                         beta, c + j0, ldc);
+    });
+  } else {
+    for_each_range(m, unit, parts, [&](std::size_t i0, std::size_t i1) {
+      gemm_serial<Micro>(trans_a, trans_b, i1 - i0, n, k, alpha, trans_a ? a + i0 : a + i0 * lda, lda, b, ldb,
+                         beta, c + i0 * ldc, ldc);
+    });
   }
 }
 

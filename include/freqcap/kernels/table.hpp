@@ -4,6 +4,7 @@
 // only declares: op headers can call table() before the ISA code is seen.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "freqcap/kernels/conv2d_shape.hpp"
@@ -28,6 +29,19 @@ inline bool worth_parallel([[maybe_unused]] std::size_t work) {
 #else
   return false;
 #endif
+}
+
+/// Splits [0, items) into `parts` contiguous ranges of whole blocks of `block`
+/// items (the last range ends at items) and calls f(i0, i1) on each, one
+/// range per thread when parts > 1: one parallel region, no barrier inside.
+template <class F> void for_each_range(std::size_t items, std::size_t block, std::size_t parts, F&& f) {
+  const std::size_t blocks = (items + block - 1) / block;
+  const auto n = static_cast<std::ptrdiff_t>(parts);
+FREQCAP_OMP(parallel for schedule(static) num_threads(int(parts)) if (parts > 1))
+  for (std::ptrdiff_t t = 0; t < n; ++t) {
+    const std::size_t b0 = blocks * std::size_t(t) / parts, b1 = blocks * (std::size_t(t) + 1) / parts;
+    f(std::min(items, block * b0), std::min(items, block * b1));
+  }
 }
 
 /// Activation functions with a forward and a backward kernel.
