@@ -353,6 +353,23 @@ TEST_CASE("BatchNorm2d matches PyTorch in a training step and then in eval", "[n
   check_close(bn.forward(Var<float>(fx("bn.x2"))).value(), fx("bn.y_eval"), 1e-5, "eval output");
 }
 
+TEST_CASE("BatchNorm1d matches PyTorch in a training step and then in eval, and takes only [N, C]", "[nn]") {
+  BatchNorm1d bn(BatchNorm1dOptions(5).momentum(0.3));
+  bn.load_state_dict(fixture_state("bn1d"));
+  bn.train();
+  check_close(bn.forward(Var<float>(fx("bn1d.x"))).value(), fx("bn1d.y_train"), 1e-5, "train output");
+  const StateDict after = fixture_state("bn1d", "after");
+  check_close(bn.running_mean, after.get<float>("running_mean"), 1e-6, "running_mean");
+  check_close(bn.running_var, after.get<float>("running_var"), 1e-6, "running_var");
+  CHECK(bn.num_batches_tracked.item() == after.get<std::int64_t>("num_batches_tracked").item());
+  bn.eval();
+  check_close(bn.forward(Var<float>(fx("bn1d.x2"))).value(), fx("bn1d.y_eval"), 1e-5, "eval output");
+  CHECK_THROWS_WITH(bn.forward(Var<float>(Tensor<float>(Shape{2, 5, 1, 1}))),
+                    Catch::Contains("BatchNorm1d: expected input [N, 5], got [2, 5, 1, 1]"));
+  CHECK_THROWS_WITH(BatchNorm2d(5).forward(Var<float>(Tensor<float>(Shape{2, 5}))),
+                    Catch::Contains("BatchNorm2d: expected input [N, 5, H, W], got [2, 5]"));
+}
+
 TEST_CASE("a PyTorch Sequential's state dict loads by name and runs the same", "[nn]") {
   auto seq = conv_bn_relu_linear();
   seq->load_state_dict(fixture_state("seq"));

@@ -6,8 +6,9 @@ tests/fixtures/nn/modules.safetensors
     names and dtypes: float32, int64 num_batches_tracked), inputs "<c>.x",
     outputs "<c>.y", and for some cases the parameter gradients of
     loss = sum(y * r) as "<c>.grad.<name>" (r is "<c>.r"). Cases: Linear,
-    Conv2d (stride/padding/groups, and dilation without bias), BatchNorm2d (one
-    training step, the buffers after it, then eval on a second input),
+    Conv2d (stride/padding/groups, and dilation without bias), BatchNorm2d and
+    BatchNorm1d (one training step, the buffers after it, then eval on a
+    second input),
     LayerNorm (one and two normalised axes), Embedding with padding_idx, and a
     Sequential(Conv2d, BatchNorm2d, ReLU, Flatten, Linear) in eval mode.
 
@@ -142,6 +143,19 @@ def modules():
     add_state(out, "seq", seq)
     x = torch.randn(2, 3, 4, 4)
     out["seq.x"], out["seq.y"] = x, seq(x).detach()
+
+    # Last, so the random draws of the cases above stay as they were.
+    bn1 = nn.BatchNorm1d(5, momentum=0.3)
+    randomize(bn1)
+    add_state(out, "bn1d", bn1)
+    x = torch.randn(6, 5) * 3 - 1
+    bn1.train()
+    out["bn1d.x"], out["bn1d.y_train"] = x, bn1(x).detach()
+    for name, t in bn1.state_dict().items():
+        out[f"bn1d.after.{name}"] = t.clone()
+    bn1.eval()
+    x2 = torch.randn(3, 5)
+    out["bn1d.x2"], out["bn1d.y_eval"] = x2, bn1(x2).detach()
 
     write_safetensors(OUT / "modules.safetensors", out)
 

@@ -1,8 +1,9 @@
-// BatchNorm2d with PyTorch's names, buffers and semantics: weight [C] (1),
-// bias [C] (0), running_mean [C] (0), running_var [C] (1) and the int64
-// num_batches_tracked [] buffer. Training normalises with batch statistics
-// and updates the running ones (momentum, or a cumulative average when
-// momentum is unset); eval uses the running statistics.
+// BatchNorm1d ([N, C]) and BatchNorm2d ([N, C, H, W]) with PyTorch's names,
+// buffers and semantics: weight [C] (1), bias [C] (0), running_mean [C] (0),
+// running_var [C] (1) and the int64 num_batches_tracked [] buffer. Training
+// normalises with batch statistics and updates the running ones (momentum, or
+// a cumulative average when momentum is unset); eval uses the running
+// statistics. The two differ only in the input rank they accept.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +14,10 @@
 
 namespace freqcap::nn {
 
-/// `BatchNorm2dOptions(C).eps(1e-3).momentum(0.01)`; momentum(std::nullopt)
+/// `BatchNormOptions(C).eps(1e-3).momentum(0.01)`; momentum(std::nullopt)
 /// gives PyTorch's cumulative moving average.
-struct BatchNorm2dOptions {
-  BatchNorm2dOptions(std::int64_t num_features) : num_features_(num_features) {}  // NOLINT
+struct BatchNormOptions {
+  BatchNormOptions(std::int64_t num_features) : num_features_(num_features) {}  // NOLINT
   FREQCAP_OPTION(std::int64_t, num_features);
   FREQCAP_OPTION(double, eps) = 1e-5;
   FREQCAP_OPTION(std::optional<double>, momentum) = 0.1;
@@ -24,27 +25,19 @@ struct BatchNorm2dOptions {
   FREQCAP_OPTION(bool, track_running_stats) = true;
 };
 
-class BatchNorm2d : public UnaryModule {
- public:
-  explicit BatchNorm2d(const BatchNorm2dOptions& options) : UnaryModule("BatchNorm2d"), options_(options) {
-    const std::int64_t C = options.num_features();
-    FREQCAP_CHECK(C > 0, "BatchNorm2d: num_features must be positive, got ", C);
-    if (options.affine()) {
-      weight = register_parameter("weight", Tensor<float>(Shape{C}, 1.0f));
-      bias = register_parameter("bias", Tensor<float>(Shape{C}, 0.0f));
-    }
-    if (options.track_running_stats()) {
-      running_mean = register_buffer("running_mean", Tensor<float>(Shape{C}, 0.0f));
-      running_var = register_buffer("running_var", Tensor<float>(Shape{C}, 1.0f));
-      num_batches_tracked = register_buffer("num_batches_tracked", Tensor<std::int64_t>(Shape{}, 0));
-    }
-  }
-  explicit BatchNorm2d(std::int64_t num_features) : BatchNorm2d(BatchNorm2dOptions(num_features)) {}
+using BatchNorm1dOptions = BatchNormOptions;
+using BatchNorm2dOptions = BatchNormOptions;
 
-  /// x [N, C, H, W] -> [N, C, H, W].
+namespace detail {
+
+/// The module both BatchNorm1d and BatchNorm2d are: `rank` is the input rank
+/// they accept (2 or 4).
+class BatchNormBase : public UnaryModule {
+ public:
+  /// x [N, C] (rank 2) or [N, C, H, W] (rank 4), returned in the same shape.
   Var<float> forward(const Var<float>& x) override {
-    FREQCAP_CHECK(x.ndim() == 4 && x.dim(1) == options_.num_features(), "BatchNorm2d: expected input [N, ",
-                  options_.num_features(), ", H, W], got ", shape_str(x.shape()));
+    FREQCAP_CHECK(x.ndim() == rank_ && x.dim(1) == options_.num_features(), type_name(), ": expected input [N, ",
+                  options_.num_features(), rank_ == 4 ? ", H, W]" : "]", ", got ", shape_str(x.shape()));
     const bool track = options_.track_running_stats();
     const bool use_batch_stats = is_training() || !track;
     double factor = 0.0;
@@ -60,7 +53,7 @@ class BatchNorm2d : public UnaryModule {
                       static_cast<float>(options_.eps()));
   }
 
-  const BatchNorm2dOptions& options() const { return options_; }
+  const BatchNormOptions& options() const { return options_; }
 
   Var<float> weight;                         ///< [C], undefined without affine
   Var<float> bias;                           ///< [C], undefined without affine
@@ -68,8 +61,42 @@ class BatchNorm2d : public UnaryModule {
   Tensor<float> running_var;                 ///< [C]
   Tensor<std::int64_t> num_batches_tracked;  ///< []
 
+ protected:
+  BatchNormBase(const char* name, std::size_t rank, const BatchNormOptions& options)
+      : UnaryModule(name), options_(options), rank_(rank) {
+    const std::int64_t C = options.num_features();
+    FREQCAP_CHECK(C > 0, name, ": num_features must be positive, got ", C);
+    if (options.affine()) {
+      weight = register_parameter("weight", Tensor<float>(Shape{C}, 1.0f));
+      bias = register_parameter("bias", Tensor<float>(Shape{C}, 0.0f));
+    }
+    if (options.track_running_stats()) {
+      running_mean = register_buffer("running_mean", Tensor<float>(Shape{C}, 0.0f));
+      running_var = register_buffer("running_var", Tensor<float>(Shape{C}, 1.0f));
+      num_batches_tracked = register_buffer("num_batches_tracked", Tensor<std::int64_t>(Shape{}, 0));
+    }
+  }
+
  private:
-  BatchNorm2dOptions options_;
+  BatchNormOptions options_;
+  std::size_t rank_;
+};
+
+}  // namespace detail
+
+/// Batch norm over the features of [N, C] inputs (PyTorch's 3-D [N, C, L]
+/// form is not supported).
+class BatchNorm1d : public detail::BatchNormBase {
+ public:
+  explicit BatchNorm1d(const BatchNormOptions& options) : BatchNormBase("BatchNorm1d", 2, options) {}
+  explicit BatchNorm1d(std::int64_t num_features) : BatchNorm1d(BatchNormOptions(num_features)) {}
+};
+
+/// Batch norm over the channels of [N, C, H, W] inputs.
+class BatchNorm2d : public detail::BatchNormBase {
+ public:
+  explicit BatchNorm2d(const BatchNormOptions& options) : BatchNormBase("BatchNorm2d", 4, options) {}
+  explicit BatchNorm2d(std::int64_t num_features) : BatchNorm2d(BatchNormOptions(num_features)) {}
 };
 
 }  // namespace freqcap::nn
