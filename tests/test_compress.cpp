@@ -108,7 +108,7 @@ TEST_CASE("compress: LeNet-5 0.4M has 430,500 weights and its FR twin the same n
   backbones::LeNet5 dense;
   backbones::LeNet5FR fr_opts;
   fr_opts.fill(dct::FROptions());
-  backbones::LeNet5 fr(true, fr_opts);
+  backbones::LeNet5 fr(fr_opts);
   const StoredCount c = count_stored(fr);
   CHECK(c.fr_coefficients == 430500);
   const auto w = backbones::LeNet5::weight_counts();
@@ -129,11 +129,37 @@ TEST_CASE("compress: LeNet-5 0.4M has 430,500 weights and its FR twin the same n
   CHECK_THROWS_WITH(dense.forward(Var<float>(Tensor<float>({3, 1, 32, 32}))), Catch::Contains("[N, 1, 28, 28]"));
 }
 
+TEST_CASE("compress: LeNet-5 with fc_batch_norm puts a BatchNorm1d bn3 between fc1 and its ReLU", "[compress]") {
+  manual_seed(4);
+  backbones::LeNet5 plain;
+  backbones::LeNet5 with_bn3({}, backbones::LeNet5Options().fc_batch_norm(true));
+  REQUIRE(with_bn3.bn3);
+  CHECK(with_bn3.bn3->options().num_features() == 500);
+  // bn3 adds weight, bias, running mean and variance (4 * 500) and its counter.
+  CHECK(count_stored(with_bn3).dense == count_stored(plain).dense + 2001);
+  // With bn3 at its initial state (identity statistics and affine), eval mode
+  // computes the plain net, fc1's outputs scaled by 1 / sqrt(1 + eps).
+  with_bn3.load_state_dict(plain.state_dict(), false);
+  plain.eval();
+  with_bn3.eval();
+  const auto x = freqcap::testing::randn<float>({3, 1, 28, 28}, 6);
+  const auto a = plain.forward(Var<float>(x)).value().to_vector();
+  const auto b = with_bn3.forward(Var<float>(x)).value().to_vector();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-4).margin(1e-5));
+  // In training bn3 normalises fc1's outputs over the batch: the logits change.
+  with_bn3.train();
+  const auto t = with_bn3.forward(Var<float>(x)).value().to_vector();
+  double diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, double(std::abs(t[i] - a[i])));
+  CHECK(diff > 1e-2);
+}
+
 TEST_CASE("compress: FR LeNet-5 with a full mask computes the dense net with weights IDCT(C)", "[compress]") {
   manual_seed(7);
   backbones::LeNet5FR fr_opts;
   fr_opts.fill(dct::FROptions().dynamic(false).keep_count(1 << 30));
-  backbones::LeNet5 fr(true, fr_opts);
+  backbones::LeNet5 fr(fr_opts);
   backbones::LeNet5 dense;
   nn::StateDict sd = fr.state_dict();
   nn::StateDict converted;
@@ -231,7 +257,7 @@ TEST_CASE("compress: train_classifier learns a separable toy problem, dense and 
   manual_seed(11);
   backbones::LeNet5FR fr_opts;
   fr_opts.fill(dct::FROptions().keep_count(64).drop_rate(0.3));
-  backbones::LeNet5 fr(true, fr_opts);
+  backbones::LeNet5 fr(fr_opts);
   opt.on_epoch = nullptr;
   opt.epochs = 4;
   opt.lr = 1e-2;

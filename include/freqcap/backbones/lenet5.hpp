@@ -2,9 +2,15 @@
 // Caffe's LeNet): conv 1->20 5x5, [BN], ReLU, max-pool 2 -> conv 20->50 5x5,
 // [BN], ReLU, max-pool 2 -> flatten (50*4*4 = 800) -> fc 800->500, ReLU ->
 // fc 500->10, on [N, 1, 28, 28] digits: 430,500 weights, 580 biases. Module
-// names conv1, bn1, conv2, bn2, fc1, fc2. The FR twin replaces all four
-// weights by dct::FRConv2d / dct::FRLinear with per-layer FROptions (biases
-// and BatchNorm stay dense).
+// names conv1, bn1, conv2, bn2, fc1, [bn3], fc2. The FR twin replaces all
+// four weights by dct::FRConv2d / dct::FRLinear with per-layer FROptions
+// (biases and BatchNorm stay dense).
+//
+// LeNet5Options::fc_batch_norm adds a BatchNorm1d (bn3) between fc1 and its
+// ReLU, off by default. In the FR twin it gives each of fc1's 500 outputs its
+// own scale and shift (1,000 dense numbers) on top of the few low-frequency
+// coefficients, whose reconstructed rows otherwise vary slowly from one
+// output to the next.
 //
 // The flatten before fc1 reads the [50, 4, 4] map in PyTorch's (c, y, x)
 // order by default; LeNet5Flatten::hwc reads it as (y, x, c). The two are the
@@ -36,18 +42,26 @@ using LeNet5FR = std::array<std::optional<dct::FROptions>, 4>;
 /// The order in which fc1 reads conv2's pooled [C, 4, 4] map.
 enum class LeNet5Flatten { chw, hwc };
 
+/// `LeNet5Options().fc_batch_norm(true)`.
+struct LeNet5Options {
+  FREQCAP_OPTION(bool, batch_norm) = true;       ///< BatchNorm2d after each conv (bn1, bn2)
+  FREQCAP_OPTION(bool, fc_batch_norm) = false;   ///< BatchNorm1d after fc1 (bn3)
+  FREQCAP_OPTION(LeNet5Flatten, flatten) = LeNet5Flatten::chw;
+  FREQCAP_OPTION(std::int64_t, num_classes) = 10;
+};
+
 class LeNet5 : public nn::UnaryModule {
  public:
-  /// Dense with no `fr`; `batch_norm` puts a BatchNorm2d after each conv.
-  explicit LeNet5(bool batch_norm = true, const LeNet5FR& fr = {}, std::int64_t num_classes = 10,
-                  LeNet5Flatten flatten = LeNet5Flatten::chw)
-      : nn::UnaryModule("LeNet5"), batch_norm_(batch_norm), flatten_(flatten) {
+  /// Dense with no `fr`.
+  explicit LeNet5(const LeNet5FR& fr = {}, const LeNet5Options& options = {})
+      : nn::UnaryModule("LeNet5"), options_(options) {
     conv1 = register_module("conv1", make_conv(nn::Conv2dOptions(1, 20, 5), fr[0]));
-    if (batch_norm) bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(20));
+    if (options.batch_norm()) bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(20));
     conv2 = register_module("conv2", make_conv(nn::Conv2dOptions(20, 50, 5), fr[1]));
-    if (batch_norm) bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(50));
+    if (options.batch_norm()) bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(50));
     fc1 = register_module("fc1", make_linear(800, 500, fr[2]));
-    fc2 = register_module("fc2", make_linear(500, num_classes, fr[3]));
+    if (options.fc_batch_norm()) bn3 = register_module("bn3", std::make_shared<nn::BatchNorm1d>(500));
+    fc2 = register_module("fc2", make_linear(500, options.num_classes(), fr[3]));
   }
 
   /// x [N, 1, 28, 28] -> logits [N, num_classes].
@@ -55,13 +69,15 @@ class LeNet5 : public nn::UnaryModule {
     FREQCAP_CHECK(x.ndim() == 4 && x.dim(1) == 1 && x.dim(2) == 28 && x.dim(3) == 28,
                   "LeNet5: expected an input [N, 1, 28, 28], got ", shape_str(x.shape()));
     Var<float> h = conv1->forward(x);
-    if (batch_norm_) h = bn1->forward(h);
+    if (bn1) h = bn1->forward(h);
     h = max_pool2d(relu(h), 2);
     h = conv2->forward(h);
-    if (batch_norm_) h = bn2->forward(h);
+    if (bn2) h = bn2->forward(h);
     h = max_pool2d(relu(h), 2);
-    if (flatten_ == LeNet5Flatten::hwc) h = permute(h, {0, 2, 3, 1});
-    h = relu(fc1->forward(reshape(h, Shape{h.dim(0), -1})));
+    if (options_.flatten() == LeNet5Flatten::hwc) h = permute(h, {0, 2, 3, 1});
+    h = fc1->forward(reshape(h, Shape{h.dim(0), -1}));
+    if (bn3) h = bn3->forward(h);
+    h = relu(h);
     return fc2->forward(h);
   }
 
@@ -72,10 +88,10 @@ class LeNet5 : public nn::UnaryModule {
 
   std::shared_ptr<nn::UnaryModule> conv1, conv2, fc1, fc2;
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2;
+  std::shared_ptr<nn::BatchNorm1d> bn3;
 
  private:
-  bool batch_norm_;
-  LeNet5Flatten flatten_;
+  LeNet5Options options_;
 };
 
 }  // namespace freqcap::backbones
