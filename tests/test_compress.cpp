@@ -474,7 +474,7 @@ TEST_CASE("compress: train_classifier scores and returns the moving average of t
 TEST_CASE("compress: LeNet-5 with an hwc flatten is the chw net with fc1's columns permuted", "[compress]") {
   manual_seed(5);
   backbones::LeNet5 chw;
-  backbones::LeNet5 hwc(true, {}, 10, backbones::LeNet5Flatten::hwc);
+  backbones::LeNet5 hwc({}, backbones::LeNet5Options().flatten(backbones::LeNet5Flatten::hwc));
   nn::StateDict dict;
   for (const auto& [name, t] : chw.state_dict()) dict.insert(name, nn::clone(t));
   const auto w = dict.get<float>("fc1.weight").contiguous();  // [500, 800], column c*16 + y*4 + x
