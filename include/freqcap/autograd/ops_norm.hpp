@@ -11,6 +11,7 @@
 
 #include "freqcap/autograd/var.hpp"
 #include "freqcap/kernels/layer_norm.hpp"
+#include "freqcap/kernels/partial_sums.hpp"
 
 namespace freqcap {
 
@@ -44,8 +45,6 @@ void for_channel_partials(std::int64_t N, std::int64_t C, std::int64_t S, std::i
   for (std::int64_t n = 0; n < N; ++n)
     for (std::int64_t i = 0; i < S; ++i, j = (j + 1) & 7) add(j, (n * C + c) * S + i);
 }
-/// The eight partial sums of for_channel_partials, added pairwise.
-inline double combine8(const double* p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
 
 }  // namespace detail
 
@@ -119,12 +118,12 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
     // Statistics accumulate in double: a channel may hold 10^5+ values.
     double ps[8] = {}, pv[8] = {};
     detail::for_channel_partials(N, C, S, c, [&](int j, std::int64_t k) { ps[j] += double(px[k]); });
-    const double mu = detail::combine8(ps) / double(M);
+    const double mu = kernels::combine8(ps) / double(M);
     detail::for_channel_partials(N, C, S, c, [&](int j, std::int64_t k) {
       const double d = double(px[k]) - mu;
       pv[j] += d * d;
     });
-    const double v = detail::combine8(pv);
+    const double v = kernels::combine8(pv);
     pm[c] = T(mu);
     pr[c] = T(1.0 / std::sqrt(v / double(M) + double(eps)));
     if (track) {
@@ -157,8 +156,8 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
                             pa[j] += double(pg[k]);
                             pb[j] += double(pg[k] * (px[k] - pm[c]));
                           });
-                          sg.data()[c] = T(detail::combine8(pa));
-                          sgh.data()[c] = T(detail::combine8(pb)) * pr[c];
+                          sg.data()[c] = T(kernels::combine8(pa));
+                          sgh.data()[c] = T(kernels::combine8(pb)) * pr[c];
                         }
                         if (weight.defined() && weight.requires_grad()) weight.accumulate(sgh);
                         if (bias.defined() && bias.requires_grad()) bias.accumulate(sg);

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "freqcap/autograd/var.hpp"
+#include "freqcap/kernels/partial_sums.hpp"
 
 namespace freqcap {
 
@@ -89,7 +90,7 @@ T window_sum(const T* xp, std::int64_t W, std::int64_t h0, std::int64_t h1, std:
   if (w0 == 0 && w1 == W) run(xp + h0 * W, (h1 - h0) * W);
   else
     for (std::int64_t ih = h0; ih < h1; ++ih) run(xp + ih * W + w0, w1 - w0);
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  return kernels::combine8(part);
 }
 
 }  // namespace detail

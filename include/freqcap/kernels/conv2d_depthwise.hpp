@@ -25,6 +25,7 @@
 #include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/isa.hpp"
+#include "freqcap/kernels/partial_sums.hpp"
 #include "freqcap/kernels/table.hpp"
 #include "freqcap/kernels/workspace.hpp"
 
@@ -91,20 +92,20 @@ T tap_dot(const T* y, const T* x, std::ptrdiff_t stride, std::ptrdiff_t lo, std:
     for (; i + 8 <= hi; i += 8)
       for (int j = 0; j < 8; ++j) part[j] += y[i + j] * x[i + j];
   for (; i < hi; ++i) part[0] += y[i] * x[i * stride];
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  return combine8(part);
 }
 
-/// One thread's zero-padded copy of a plane [h, w], placed at row top and
-/// column left of a [ph, pw] buffer followed by kDepthwiseSlack floats. The
+/// One thread's zero-padded copy of a plane [h, w]: top and bottom rows, left
+/// and right columns of zeros around it, then kDepthwiseSlack floats. The
 /// borders and slack are zeroed once; each copy() then only writes the h rows
 /// of the interior, so small planes do not pay for their padding every time.
 inline constexpr std::size_t kDepthwiseSlack = 64;  // >= 2 * the widest vector, in floats
 class PaddedPlane {
  public:
-  PaddedPlane(std::size_t h, std::size_t w, std::size_t top, std::size_t left, std::size_t ph, std::size_t pw)
-      : h_(h), w_(w), pw_(pw), buf_(scratch(Scratch::im2col).data(ph * pw + kDepthwiseSlack)),
-        interior_(buf_ + top * pw + left) {
-    std::fill(buf_, buf_ + ph * pw + kDepthwiseSlack, 0.0f);
+  PaddedPlane(std::size_t h, std::size_t w, std::size_t top, std::size_t left)
+      : h_(h), w_(w), pw_(w + 2 * left), buf_(scratch(Scratch::im2col).data((h + 2 * top) * pw_ + kDepthwiseSlack)),
+        interior_(buf_ + top * pw_ + left) {
+    std::fill(buf_, buf_ + (h + 2 * top) * pw_ + kDepthwiseSlack, 0.0f);
   }
   /// Copies src [h, w] into the interior; returns the padded plane.
   const float* copy(const float* src) {
@@ -140,6 +141,21 @@ template <class F> void for_each_block_range(std::size_t items, std::size_t work
   for_each_range(items, 16, parts, f);
 }
 
+/// Calls body(pad, item) for item < items, over threads when `work` is worth
+/// a parallel region; each thread pads its planes [h, w] by top and left
+/// (and as much again at the bottom and right) in its own PaddedPlane.
+template <class F>
+void for_each_padded(std::size_t items, std::size_t work, std::size_t h, std::size_t w, std::size_t top,
+                     std::size_t left, F&& body) {
+  const auto n = static_cast<std::ptrdiff_t>(items);
+FREQCAP_OMP(parallel if (worth_parallel(work)))
+  {
+    PaddedPlane pad(h, w, top, left);
+FREQCAP_OMP(for schedule(static))
+    for (std::ptrdiff_t i = 0; i < n; ++i) body(pad, std::size_t(i));
+  }
+}
+
 /// y = depthwise conv(x, w) + bias (bias may be nullptr). `kt`: the kernel
 /// table of the float paths (nullptr: the active one).
 template <class T>
@@ -156,21 +172,17 @@ void conv2d_forward_depthwise(const Conv2dShape& s, const T* x, const T* w, cons
     }
     if (plane_kernels_fit(s)) {
       const DepthwisePlaneFn plane = kt->depthwise_plane;
-      const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
-FREQCAP_OMP(parallel if (worth_parallel(s.batch * s.out_channels * ohw * kk)))
-      {
-        PaddedPlane pad(s.in_h, s.in_w, s.pad_h, s.pad_w, s.in_h + 2 * s.pad_h, s.in_w + 2 * s.pad_w);
-FREQCAP_OMP(for schedule(static))
-        for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
-          const float* p = pad.copy(x + std::size_t(pi) * hw);
-          const std::size_t n = std::size_t(pi) / s.in_channels, c = std::size_t(pi) % s.in_channels;
-          for (std::size_t k = c * mult; k < (c + 1) * mult; ++k) {
-            const float zero = 0.0f;
-            plane(p, pad.row_length(), w + k * kk, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.dilation_h,
-                  s.dilation_w, bias ? bias + k : &zero, y + (n * s.out_channels + k) * ohw, s.out_h(), s.out_w());
-          }
-        }
-      }
+      for_each_padded(s.batch * s.in_channels, s.batch * s.out_channels * ohw * kk, s.in_h, s.in_w, s.pad_h,
+                      s.pad_w, [&](PaddedPlane& pad, std::size_t pi) {
+                        const float* p = pad.copy(x + pi * hw);
+                        const std::size_t n = pi / s.in_channels, c = pi % s.in_channels;
+                        for (std::size_t k = c * mult; k < (c + 1) * mult; ++k) {
+                          const float zero = 0.0f;
+                          plane(p, pad.row_length(), w + k * kk, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
+                                s.dilation_h, s.dilation_w, bias ? bias + k : &zero,
+                                y + (n * s.out_channels + k) * ohw, s.out_h(), s.out_w());
+                        }
+                      });
       return;
     }
   }
@@ -210,23 +222,18 @@ void conv2d_backward_input_depthwise(const Conv2dShape& s, const T* dy, const T*
         s.pad_w <= reach_w) {
       const std::size_t oh = s.out_h(), ow = s.out_w(), top = reach_h - s.pad_h, left = reach_w - s.pad_w;
       const DepthwisePlaneFn plane = kt->depthwise_plane;
-      const auto planes = static_cast<std::ptrdiff_t>(s.batch * s.in_channels);
-FREQCAP_OMP(parallel if (worth_parallel(std::size_t(planes) * mult * ohw * kk)))
-      {
-        PaddedPlane pad(oh, ow, top, left, oh + 2 * top, ow + 2 * left);
-FREQCAP_OMP(for schedule(static))
-        for (std::ptrdiff_t pi = 0; pi < planes; ++pi) {
-          const std::size_t n = std::size_t(pi) / s.in_channels, c = std::size_t(pi) % s.in_channels;
-          const float zero = 0.0f;
-          for (std::size_t k = c * mult; k < (c + 1) * mult; ++k) {
-            float flipped[kDepthwiseMaxTaps];
-            std::reverse_copy(w + k * kk, w + (k + 1) * kk, flipped);
-            const float* p = pad.copy(dy + (n * s.out_channels + k) * ohw);
-            plane(p, pad.row_length(), flipped, s.kernel_h, s.kernel_w, 1, 1, s.dilation_h, s.dilation_w,
-                  k == c * mult ? &zero : nullptr, dx + std::size_t(pi) * hw, s.in_h, s.in_w);  // first overwrites
-          }
+      const std::size_t planes = s.batch * s.in_channels;
+      for_each_padded(planes, planes * mult * ohw * kk, oh, ow, top, left, [&](PaddedPlane& pad, std::size_t pi) {
+        const std::size_t n = pi / s.in_channels, c = pi % s.in_channels;
+        const float zero = 0.0f;
+        for (std::size_t k = c * mult; k < (c + 1) * mult; ++k) {
+          float flipped[kDepthwiseMaxTaps];
+          std::reverse_copy(w + k * kk, w + (k + 1) * kk, flipped);
+          const float* p = pad.copy(dy + (n * s.out_channels + k) * ohw);
+          plane(p, pad.row_length(), flipped, s.kernel_h, s.kernel_w, 1, 1, s.dilation_h, s.dilation_w,
+                k == c * mult ? &zero : nullptr, dx + pi * hw, s.in_h, s.in_w);  // the first overwrites
         }
-      }
+      });
       return;
     }
   }
@@ -263,21 +270,16 @@ void conv2d_backward_weight_depthwise(const Conv2dShape& s, const T* x, const T*
     }
     if (plane_kernels_fit(s)) {
       const DepthwisePlaneGradFn grad = kt->depthwise_plane_grad;
-      const auto channels = static_cast<std::ptrdiff_t>(s.out_channels);
-FREQCAP_OMP(parallel if (worth_parallel(s.batch * std::size_t(channels) * ohw * kk)))
-      {
-        PaddedPlane pad(s.in_h, s.in_w, s.pad_h, s.pad_w, s.in_h + 2 * s.pad_h, s.in_w + 2 * s.pad_w);
-FREQCAP_OMP(for schedule(static))
-        for (std::ptrdiff_t ch = 0; ch < channels; ++ch) {
-          const std::size_t k = std::size_t(ch);
-          std::fill(dw + k * kk, dw + (k + 1) * kk, 0.0f);
-          for (std::size_t n = 0; n < s.batch; ++n) {
-            const float* p = pad.copy(x + (n * s.in_channels + k / mult) * hw);
-            grad(p, pad.row_length(), dy + (n * s.out_channels + k) * ohw, s.kernel_h, s.kernel_w, s.stride_h,
-                 s.stride_w, s.dilation_h, s.dilation_w, dw + k * kk, s.out_h(), s.out_w());
-          }
-        }
-      }
+      for_each_padded(s.out_channels, s.batch * s.out_channels * ohw * kk, s.in_h, s.in_w, s.pad_h, s.pad_w,
+                      [&](PaddedPlane& pad, std::size_t k) {
+                        std::fill(dw + k * kk, dw + (k + 1) * kk, 0.0f);
+                        for (std::size_t n = 0; n < s.batch; ++n) {
+                          const float* p = pad.copy(x + (n * s.in_channels + k / mult) * hw);
+                          grad(p, pad.row_length(), dy + (n * s.out_channels + k) * ohw, s.kernel_h, s.kernel_w,
+                               s.stride_h, s.stride_w, s.dilation_h, s.dilation_w, dw + k * kk, s.out_h(),
+                               s.out_w());
+                        }
+                      });
       return;
     }
   }
