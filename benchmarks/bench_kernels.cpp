@@ -112,9 +112,9 @@ void bm_conv(benchmark::State& state, fk::Conv2dShape s, Impl impl) {
   const auto bias = random_vec(s.out_channels, 5);
   std::vector<float> y(s.batch * s.out_channels * s.col_cols());
   std::vector<float> ws(fk::conv2d_workspace_size(s));
-  const fk::detail::ConvGemm<float> gemm{impl.sgemm, impl.depthwise};
+  const fk::detail::ConvKernels<float> kern{impl.sgemm, impl.depthwise};
   for (auto _ : state) {
-    fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), gemm);
+    fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), kern);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }

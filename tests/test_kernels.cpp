@@ -460,7 +460,7 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
     for (Isa isa : supported_isas()) {
       INFO(cs.name << " " << fk::isa_name(isa));
       const auto& t = fk::table_for(isa);
-      const fk::detail::ConvGemm<float> g{t.sgemm, &t};
+      const fk::detail::ConvKernels<float> g{t.sgemm, &t};
       std::vector<float> y(ny), dx(nx, 5.0f), dw(nw, 5.0f), db(s.out_channels);
       std::vector<float> ws(fk::conv2d_workspace_size(s));
       fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), g);

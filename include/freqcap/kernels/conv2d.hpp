@@ -190,21 +190,21 @@ template <class T> T* conv_scratch(std::size_t n) {
   }
 }
 
-/// The kernels the float paths use: `f`, a table's sgemm (im2col and
-/// pointwise convolutions), and `depthwise`, the table whose depthwise kernels
-/// run (nullptr: the active one). Other T use gemm_scalar and the plain
+/// The kernels a convolution runs on: `sgemm`, a table's sgemm (im2col and
+/// pointwise convolutions, called through kern.gemm()), and `depthwise`, the table
+/// whose depthwise kernels run (nullptr: the active one). Tests and benchmarks
+/// pass one table's pair to pin an ISA. Other T use gemm_scalar and the plain
 /// depthwise loops.
-template <class T> struct ConvGemm {
-  SgemmFn f = nullptr;
+template <class T> struct ConvKernels {
+  SgemmFn sgemm = nullptr;
   const KernelTable* depthwise = nullptr;
-  void operator()(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
-                  const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                  std::size_t ldc) const {
-    if constexpr (std::is_same_v<T, float>) f(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
+            const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) const {
+    if constexpr (std::is_same_v<T, float>) sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else gemm_scalar(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 };
-template <class T> ConvGemm<T> active_conv_gemm() {
+template <class T> ConvKernels<T> active_conv_kernels() {
   if constexpr (std::is_same_v<T, float>)
     return {table().sgemm, &table()};
   else return {};
@@ -241,16 +241,16 @@ inline bool has_dedicated_kernel(const Conv2dShape& s) { return is_depthwise(s) 
 
 /// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
-/// used) or conv2d_workspace_size(s) elements. gemm: which sgemm (float only).
+/// used) or conv2d_workspace_size(s) elements. kern: which kernels (float only).
 /// Depthwise convolutions run the plane kernels of conv2d_depthwise.hpp instead,
 /// pointwise ones over small planes one batched GEMM (conv2d_pointwise.hpp).
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::type_identity_t<T>* bias, T* y,
                     std::type_identity_t<T>* workspace = nullptr,
-                    detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
+                    detail::ConvKernels<std::type_identity_t<T>> kern = detail::active_conv_kernels<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y, gemm.depthwise);
-  if (batched_pointwise(s)) return detail::pointwise_forward_batched(s, x, w, bias, y, gemm);
+  if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y, kern.depthwise);
+  if (batched_pointwise(s)) return detail::pointwise_forward_batched(s, x, w, bias, y, kern);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -266,11 +266,11 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::typ
         const T* xg = x + (n * s.in_channels + g * cg) * hw;
         T* yg = y + (n * s.out_channels + g * kg) * ohw;
         if (direct) {
-          gemm(false, false, kg, p1 - p0, kk, T(1), w + g * kg * kk, kk, xg + p0, hw, T(0),
+          kern.gemm(false, false, kg, p1 - p0, kk, T(1), w + g * kg * kk, kk, xg + p0, hw, T(0),
                yg + p0, ohw);
         } else {
           im2col_pixels(s, xg, ws, p0, p1);
-          gemm(false, false, kg, p1 - p0, kk, T(1), w + g * kg * kk, kk, ws, p1 - p0, T(0),
+          kern.gemm(false, false, kg, p1 - p0, kk, T(1), w + g * kg * kk, kk, ws, p1 - p0, T(0),
                yg + p0, ohw);
         }
         if (bias)
@@ -287,10 +287,10 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::typ
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                            std::type_identity_t<T>* workspace = nullptr,
-                           detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
+                           detail::ConvKernels<std::type_identity_t<T>> kern = detail::active_conv_kernels<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx, gemm.depthwise);
-  if (batched_pointwise(s)) return detail::pointwise_backward_input_batched(s, dy, w, dx, gemm);
+  if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx, kern.depthwise);
+  if (batched_pointwise(s)) return detail::pointwise_backward_input_batched(s, dy, w, dx, kern);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -302,10 +302,10 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
         const T* dyg = dy + (n * s.out_channels + g * kg) * ohw;
         const T* wg = w + g * kg * kk;
         if (direct) {
-          gemm(true, false, kk, ohw, kg, T(1), wg, kk, dyg, ohw, T(0), dxg, ohw);
+          kern.gemm(true, false, kk, ohw, kg, T(1), wg, kk, dyg, ohw, T(0), dxg, ohw);
           return;
         }
-        gemm(true, false, kk, ohw, kg, T(1), wg, kk, dyg, ohw, T(0), ws, ohw);
+        kern.gemm(true, false, kk, ohw, kg, T(1), wg, kk, dyg, ohw, T(0), ws, ohw);
         std::fill(dxg, dxg + cg * hw, T(0));
         col2im(s, ws, dxg);
       });
@@ -316,10 +316,10 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw,
                             std::type_identity_t<T>* workspace = nullptr,
-                            detail::ConvGemm<std::type_identity_t<T>> gemm = detail::active_conv_gemm<T>()) {
+                            detail::ConvKernels<std::type_identity_t<T>> kern = detail::active_conv_kernels<T>()) {
   s.validate();
-  if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw, gemm.depthwise);
-  if (batched_pointwise(s)) return detail::pointwise_backward_weight_batched(s, x, dy, dw, gemm);
+  if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw, kern.depthwise);
+  if (batched_pointwise(s)) return detail::pointwise_backward_weight_batched(s, x, dy, dw, kern);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -336,7 +336,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
             col = ws;
           }
           const T* dyg = dy + (n * s.out_channels + g * kg) * ohw;
-          gemm(false, true, kg, kk, ohw, T(1), dyg, ohw, col, ohw, n == 0 ? T(0) : T(1), dwg,
+          kern.gemm(false, true, kg, kk, ohw, T(1), dyg, ohw, col, ohw, n == 0 ? T(0) : T(1), dwg,
                kk);
         }
       });

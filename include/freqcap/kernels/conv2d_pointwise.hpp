@@ -65,12 +65,12 @@ template <class T> std::pair<T*, T*> pointwise_buffers(std::size_t a, std::size_
 }
 
 /// y [N, K, P] = w [K, C] x [N, C, P] (+ bias [K] or nullptr), as one GEMM.
-template <class T, class Gemm>
-void pointwise_forward_batched(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, const Gemm& gemm) {
+template <class T, class Kernels>
+void pointwise_forward_batched(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, const Kernels& kern) {
   const std::size_t n = s.batch, c = s.in_channels, k = s.out_channels, p = s.col_cols(), np = n * p;
   auto [xp, yp] = pointwise_buffers<T>(c * np, k * np);
   pack_batch(x, xp, n, c, p);
-  gemm(false, false, k, np, c, T(1), w, c, xp, np, T(0), yp, np);
+  kern.gemm(false, false, k, np, c, T(1), w, c, xp, np, T(0), yp, np);
   if (bias)
     for (std::size_t j = 0; j < k; ++j)
       for (std::size_t i = 0; i < np; ++i) yp[j * np + i] += bias[j];
@@ -78,23 +78,23 @@ void pointwise_forward_batched(const Conv2dShape& s, const T* x, const T* w, con
 }
 
 /// dx [N, C, P] = w^T dy, as one GEMM.
-template <class T, class Gemm>
-void pointwise_backward_input_batched(const Conv2dShape& s, const T* dy, const T* w, T* dx, const Gemm& gemm) {
+template <class T, class Kernels>
+void pointwise_backward_input_batched(const Conv2dShape& s, const T* dy, const T* w, T* dx, const Kernels& kern) {
   const std::size_t n = s.batch, c = s.in_channels, k = s.out_channels, p = s.col_cols(), np = n * p;
   auto [dyp, dxp] = pointwise_buffers<T>(k * np, c * np);
   pack_batch(dy, dyp, n, k, p);
-  gemm(true, false, c, np, k, T(1), w, c, dyp, np, T(0), dxp, np);
+  kern.gemm(true, false, c, np, k, T(1), w, c, dyp, np, T(0), dxp, np);
   unpack_batch(dxp, dx, n, c, p);
 }
 
 /// dw [K, C] = sum over images of dy x^T, as one GEMM (dw overwritten).
-template <class T, class Gemm>
-void pointwise_backward_weight_batched(const Conv2dShape& s, const T* x, const T* dy, T* dw, const Gemm& gemm) {
+template <class T, class Kernels>
+void pointwise_backward_weight_batched(const Conv2dShape& s, const T* x, const T* dy, T* dw, const Kernels& kern) {
   const std::size_t n = s.batch, c = s.in_channels, k = s.out_channels, p = s.col_cols(), np = n * p;
   auto [xp, dyp] = pointwise_buffers<T>(c * np, k * np);
   pack_batch(x, xp, n, c, p);
   pack_batch(dy, dyp, n, k, p);
-  gemm(false, true, k, c, np, T(1), dyp, np, xp, np, T(0), dw, c);
+  kern.gemm(false, true, k, c, np, T(1), dyp, np, xp, np, T(0), dw, c);
 }
 
 }  // namespace detail
