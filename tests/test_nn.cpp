@@ -340,30 +340,28 @@ TEST_CASE("Linear, Conv2d, LayerNorm and Embedding match PyTorch outputs and gra
   check_close(emb.weight.grad(), fx("emb.grad.weight"), tol, "embedding grad");
 }
 
-TEST_CASE("BatchNorm2d matches PyTorch in a training step and then in eval", "[nn]") {
-  BatchNorm2d bn(3);
-  bn.load_state_dict(fixture_state("bn"));
+// Fixture case c: the state before, one training step on "<c>.x" (output and
+// the buffers after it), then eval on "<c>.x2".
+void check_batch_norm_case(nn::detail::BatchNormBase& bn, const std::string& c) {
+  bn.load_state_dict(fixture_state(c));
   bn.train();
-  check_close(bn.forward(Var<float>(fx("bn.x"))).value(), fx("bn.y_train"), 1e-5, "train output");
-  const StateDict after = fixture_state("bn", "after");
+  check_close(bn.forward(Var<float>(fx(c + ".x"))).value(), fx(c + ".y_train"), 1e-5, "train output");
+  const StateDict after = fixture_state(c, "after");
   check_close(bn.running_mean, after.get<float>("running_mean"), 1e-6, "running_mean");
   check_close(bn.running_var, after.get<float>("running_var"), 1e-6, "running_var");
   CHECK(bn.num_batches_tracked.item() == after.get<std::int64_t>("num_batches_tracked").item());
   bn.eval();
-  check_close(bn.forward(Var<float>(fx("bn.x2"))).value(), fx("bn.y_eval"), 1e-5, "eval output");
+  check_close(bn.forward(Var<float>(fx(c + ".x2"))).value(), fx(c + ".y_eval"), 1e-5, "eval output");
+}
+
+TEST_CASE("BatchNorm2d matches PyTorch in a training step and then in eval", "[nn]") {
+  BatchNorm2d bn(3);
+  check_batch_norm_case(bn, "bn");
 }
 
 TEST_CASE("BatchNorm1d matches PyTorch in a training step and then in eval, and takes only [N, C]", "[nn]") {
   BatchNorm1d bn(BatchNorm1dOptions(5).momentum(0.3));
-  bn.load_state_dict(fixture_state("bn1d"));
-  bn.train();
-  check_close(bn.forward(Var<float>(fx("bn1d.x"))).value(), fx("bn1d.y_train"), 1e-5, "train output");
-  const StateDict after = fixture_state("bn1d", "after");
-  check_close(bn.running_mean, after.get<float>("running_mean"), 1e-6, "running_mean");
-  check_close(bn.running_var, after.get<float>("running_var"), 1e-6, "running_var");
-  CHECK(bn.num_batches_tracked.item() == after.get<std::int64_t>("num_batches_tracked").item());
-  bn.eval();
-  check_close(bn.forward(Var<float>(fx("bn1d.x2"))).value(), fx("bn1d.y_eval"), 1e-5, "eval output");
+  check_batch_norm_case(bn, "bn1d");
   CHECK_THROWS_WITH(bn.forward(Var<float>(Tensor<float>(Shape{2, 5, 1, 1}))),
                     Catch::Contains("BatchNorm1d: expected input [N, 5], got [2, 5, 1, 1]"));
   CHECK_THROWS_WITH(BatchNorm2d(5).forward(Var<float>(Tensor<float>(Shape{2, 5}))),

@@ -7,7 +7,7 @@
 // (biases and BatchNorm stay dense).
 //
 // LeNet5Options::fc_batch_norm adds a BatchNorm1d (bn3) between fc1 and its
-// ReLU, off by default. In the FR twin it gives each of fc1's 500 outputs its
+// ReLU. In the FR twin it gives each of fc1's 500 outputs its
 // own scale and shift (1,000 dense numbers) on top of the few low-frequency
 // coefficients, whose reconstructed rows otherwise vary slowly from one
 // output to the next. Measured at 776 coefficients on MNIST: no gain in the
