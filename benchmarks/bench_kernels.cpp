@@ -51,14 +51,15 @@ struct Impl {
   std::string name;
   fk::SgemmFn sgemm;
   const fk::KernelTable* depthwise;  ///< the eigen column runs freqcap's scalar depthwise kernels
+  fk::Conv2dPackedFn packed;         ///< nullptr (eigen): im2col + sgemm
 };
 
 std::vector<Impl> impls() {
   std::vector<Impl> out;
   for (fk::Isa isa : {fk::Isa::avx2, fk::Isa::avx512})
     if (fk::isa_supported(isa))
-      out.push_back({fk::isa_name(isa), fk::table_for(isa).sgemm, &fk::table_for(isa)});
-  out.push_back({"eigen", &eigen_sgemm, &fk::table_for(fk::Isa::scalar)});
+      out.push_back({fk::isa_name(isa), fk::table_for(isa).sgemm, &fk::table_for(isa), fk::table_for(isa).conv2d_packed});
+  out.push_back({"eigen", &eigen_sgemm, &fk::table_for(fk::Isa::scalar), nullptr});
   return out;
 }
 
@@ -112,7 +113,7 @@ void bm_conv(benchmark::State& state, fk::Conv2dShape s, Impl impl) {
   const auto bias = random_vec(s.out_channels, 5);
   std::vector<float> y(s.batch * s.out_channels * s.col_cols());
   std::vector<float> ws(fk::conv2d_workspace_size(s));
-  const fk::detail::ConvKernels<float> kern{impl.sgemm, impl.depthwise};
+  const fk::detail::ConvKernels<float> kern{impl.sgemm, impl.depthwise, impl.packed};
   for (auto _ : state) {
     fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), kern);
     benchmark::DoNotOptimize(y.data());

@@ -437,6 +437,9 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"7x7 stride 2 pad 3", conv_shape(1, 3, 23, 19, 8, 7, 2, 3, 1, 1)},
       {"many groups (parallel items)", conv_shape(4, 32, 10, 10, 32, 3, 1, 1, 1, 16)},
       {"3x3 64 channels: several im2col pixel chunks", conv_shape(2, 64, 20, 21, 8, 3, 1, 1, 1, 1)},
+      {"3x3 64 -> 13 on 23x27: packed K blocks, pixel chunks, edge panels", conv_shape(1, 64, 23, 27, 13, 3, 1, 1, 1, 1)},
+      {"3x3 64 -> 128 on 4x4: packed row blocks over threads", conv_shape(1, 64, 4, 4, 128, 3, 1, 1, 1, 1)},
+      {"5x5 stride 2 dilation 2 groups 3 on 3-wide rows", conv_shape(2, 9, 17, 3, 6, 5, 2, 4, 2, 3)},
   };
   for (const Named& cs : cases) {
     const auto& s = cs.s;
@@ -460,15 +463,20 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
     for (Isa isa : supported_isas()) {
       INFO(cs.name << " " << fk::isa_name(isa));
       const auto& t = fk::table_for(isa);
-      const fk::detail::ConvKernels<float> g{t.sgemm, &t};
+      const fk::detail::ConvKernels<float> g{t.sgemm, &t};  // im2col + sgemm
       std::vector<float> y(ny), dx(nx, 5.0f), dw(nw, 5.0f), db(s.out_channels);
       std::vector<float> ws(fk::conv2d_workspace_size(s));
-      fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), g);
-      CHECK(max_norm_err(y, yr, ny, 1.0) <= 2e-5);
-      fk::conv2d_forward(s, x.data(), w.data(), nullptr, y.data(), nullptr, g);  // no bias
       std::vector<double> yr_nobias(ny);
       fk::conv2d_forward_direct(s, xd.data(), wd.data(), nullptr, yr_nobias.data());
-      CHECK(max_norm_err(y, yr_nobias, ny, 1.0) <= 2e-5);
+      // Both forward paths: im2col + sgemm, and the packed implicit im2col (what the active kernels run).
+      for (const auto& f : {g, fk::detail::ConvKernels<float>{t.sgemm, &t, t.conv2d_packed}}) {
+        INFO((f.packed ? "packed" : "im2col"));
+        std::fill(y.begin(), y.end(), 7.0f);  // every output is written, bias or not
+        fk::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), ws.data(), f);
+        CHECK(max_norm_err(y, yr, ny, 1.0) <= 2e-5);
+        fk::conv2d_forward(s, x.data(), w.data(), nullptr, y.data(), nullptr, f);  // no bias
+        CHECK(max_norm_err(y, yr_nobias, ny, 1.0) <= 2e-5);
+      }
       fk::conv2d_backward_input(s, dy.data(), w.data(), dx.data(), nullptr, g);
       CHECK(max_norm_err(dx, dxr, nx, 1.0) <= 2e-5);
       fk::conv2d_backward_weight(s, x.data(), dy.data(), dw.data(), nullptr, g);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "freqcap/kernels/conv2d_depthwise.hpp"
+#include "freqcap/kernels/conv2d_packed.hpp"
 #include "freqcap/kernels/conv2d_pointwise.hpp"
 #include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/elementwise.hpp"
@@ -24,23 +25,6 @@
 #endif
 
 namespace freqcap::kernels {
-
-namespace detail {
-/// Output columns [ox0, ox1) of one im2col row: out[ox - ox0] = xr[ox * stride + c.off]
-/// where that input column lies inside the row (c from tap_columns), else 0.
-template <class T>
-void unfold_segment(const T* xr, TapColumns c, std::size_t stride, std::size_t ox0, std::size_t ox1, T* out) {
-  const std::size_t lo = std::clamp(std::size_t(c.lo), ox0, ox1), hi = std::clamp(std::size_t(c.hi), lo, ox1);
-  std::fill(out, out + (lo - ox0), T(0));
-  if (hi > lo) {
-    const T* in = xr + (std::ptrdiff_t(lo * stride) + c.off);  // the input column of output column lo
-    if (stride == 1) std::copy(in, in + (hi - lo), out + (lo - ox0));
-    else
-      for (std::size_t i = 0; i < hi - lo; ++i) out[lo - ox0 + i] = in[i * stride];
-  }
-  std::fill(out + (hi - ox0), out + (ox1 - ox0), T(0));
-}
-}  // namespace detail
 
 /// Unfolds one image's group of channels x [C/groups, H, W] into
 /// col [C/groups * R * S, OH * OW] (zeros where the window leaves the image).
@@ -191,13 +175,15 @@ template <class T> T* conv_scratch(std::size_t n) {
 }
 
 /// The kernels a convolution runs on: `sgemm`, a table's sgemm (im2col and
-/// pointwise convolutions, called through kern.gemm()), and `depthwise`, the table
-/// whose depthwise kernels run (nullptr: the active one). Tests and benchmarks
-/// pass one table's pair to pin an ISA. Other T use gemm_scalar and the plain
-/// depthwise loops.
+/// pointwise convolutions, called through kern.gemm()), `depthwise`, the table
+/// whose depthwise kernels run (nullptr: the active one), and `packed`, a
+/// table's implicit-im2col forward (nullptr: im2col + sgemm). Tests and
+/// benchmarks pass one table's kernels to pin an ISA. Other T use gemm_scalar
+/// and the plain depthwise loops.
 template <class T> struct ConvKernels {
   SgemmFn sgemm = nullptr;
   const KernelTable* depthwise = nullptr;
+  Conv2dPackedFn packed = nullptr;
   void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
             const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) const {
     if constexpr (std::is_same_v<T, float>) sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -206,7 +192,7 @@ template <class T> struct ConvKernels {
 };
 template <class T> ConvKernels<T> active_conv_kernels() {
   if constexpr (std::is_same_v<T, float>)
-    return {table().sgemm, &table()};
+    return {table().sgemm, &table(), table().conv2d_packed};
   else return {};
 }
 
@@ -243,7 +229,9 @@ inline bool has_dedicated_kernel(const Conv2dShape& s) { return is_depthwise(s) 
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
 /// used) or conv2d_workspace_size(s) elements. kern: which kernels (float only).
 /// Depthwise convolutions run the plane kernels of conv2d_depthwise.hpp instead,
-/// pointwise ones over small planes one batched GEMM (conv2d_pointwise.hpp).
+/// pointwise ones over small planes one batched GEMM (conv2d_pointwise.hpp), and
+/// other float ones that need im2col kern.packed (conv2d_packed.hpp; no
+/// workspace) when given, as the active kernels do.
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::type_identity_t<T>* bias, T* y,
                     std::type_identity_t<T>* workspace = nullptr,
@@ -251,6 +239,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::typ
   s.validate();
   if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y, kern.depthwise);
   if (batched_pointwise(s)) return detail::pointwise_forward_batched(s, x, w, bias, y, kern);
+  if constexpr (std::is_same_v<T, float>)
+    if (kern.packed && !s.is_pointwise()) return kern.packed(s, x, w, bias, y);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();

@@ -23,6 +23,7 @@
 #include "freqcap/kernels/conv2d_depthwise_plane.hpp"
 #include "freqcap/kernels/conv2d_depthwise_small.hpp"
 #include "freqcap/kernels/conv2d_shape.hpp"
+#include "freqcap/kernels/conv2d_taps.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/isa.hpp"
 #include "freqcap/kernels/partial_sums.hpp"
@@ -35,26 +36,6 @@ namespace freqcap::kernels {
 inline bool is_depthwise(const Conv2dShape& s) { return s.in_per_group() == 1 && s.groups > 1; }
 
 namespace detail {
-
-/// The output columns [lo, hi) whose input column ox*stride_w + off, with
-/// off = kj*dilation_w - pad_w, lies in [0, in_w); off is returned too.
-struct TapColumns {
-  std::ptrdiff_t lo = 0, hi = 0, off = 0;
-};
-inline TapColumns tap_columns(const Conv2dShape& s, std::size_t kj) {
-  const std::ptrdiff_t off = std::ptrdiff_t(kj * s.dilation_w) - std::ptrdiff_t(s.pad_w);
-  const std::ptrdiff_t sw = std::ptrdiff_t(s.stride_w), last = std::ptrdiff_t(s.in_w) - 1 - off;
-  const std::ptrdiff_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-  const std::ptrdiff_t hi = std::min(last >= 0 ? last / sw + 1 : 0, std::ptrdiff_t(s.out_w()));
-  return {lo, std::max(lo, hi), off};
-}
-
-/// Input row of output row oy under kernel row ki, or -1 outside the image.
-inline std::ptrdiff_t tap_row(const Conv2dShape& s, std::size_t oy, std::size_t ki) {
-  const std::ptrdiff_t iy =
-      std::ptrdiff_t(oy * s.stride_h + ki * s.dilation_h) - std::ptrdiff_t(s.pad_h);
-  return iy >= 0 && iy < std::ptrdiff_t(s.in_h) ? iy : -1;
-}
 
 /// Calls f(oy, iy, ki, kj, cols) for every tap and output row whose input row is inside.
 template <class F> void for_each_tap_row(const Conv2dShape& s, F&& f) {

@@ -7,6 +7,7 @@
 
 #include "freqcap/kernels/table.hpp"
 #include "freqcap/kernels/conv2d_depthwise_plane.hpp"
+#include "freqcap/kernels/conv2d_packed.hpp"
 #include "freqcap/kernels/conv2d_depthwise_small.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
@@ -56,6 +57,7 @@ inline KernelTable make_scalar_table() {
   t.layer_norm = &layer_norm_scalar<float>;
   t.layer_norm_backward = &layer_norm_backward_scalar<float>;
   t.sgemm = &gemm_scalar<float>;
+  t.conv2d_packed = &conv2d_forward_packed<ScalarMicro>;
   t.depthwise_plane = &depthwise_plane_scalar;
   t.depthwise_plane_grad = &depthwise_plane_grad_scalar;
   t.depthwise_planes = &depthwise_planes_scalar;
@@ -90,6 +92,7 @@ inline KernelTable make_scalar_table() {
   t.layer_norm = &ns::layer_norm;                                       \
   t.layer_norm_backward = &ns::layer_norm_backward;                     \
   t.sgemm = &ns::sgemm;                                                 \
+  t.conv2d_packed = &ns::conv2d_packed;                                 \
   t.depthwise_plane = &ns::depthwise_plane;                             \
   t.depthwise_plane_grad = &ns::depthwise_plane_grad;                   \
   t.depthwise_planes = &ns::depthwise_planes;                           \

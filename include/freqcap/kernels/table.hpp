@@ -104,6 +104,10 @@ using DepthwisePlanesInputGradFn = void (*)(const Conv2dShape& s, const float* d
 using DepthwiseChannelsGradFn = void (*)(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                          std::size_t c0, std::size_t c1);
 
+/// y = conv(x, w) + bias (bias may be nullptr) by the packed implicit-im2col
+/// GEMM; see kernels/conv2d_packed.hpp.
+using Conv2dPackedFn = void (*)(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
+
 /// Every float32 kernel of one ISA. Adding a kernel = one field here plus one
 /// line per ISA in dispatch.hpp (see docs/kernels.md).
 struct KernelTable {
@@ -117,6 +121,7 @@ struct KernelTable {
   LayerNormFn layer_norm = nullptr;
   LayerNormBackwardFn layer_norm_backward = nullptr;
   SgemmFn sgemm = nullptr;
+  Conv2dPackedFn conv2d_packed = nullptr;
   DepthwisePlaneFn depthwise_plane = nullptr;
   DepthwisePlaneGradFn depthwise_plane_grad = nullptr;
   DepthwisePlanesFn depthwise_planes = nullptr;

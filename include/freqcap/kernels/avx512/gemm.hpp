@@ -5,6 +5,7 @@
 // stream B through simd/gemv.inc instead of packing it.
 #pragma once
 
+#include "freqcap/kernels/conv2d_packed.hpp"
 #include "freqcap/kernels/gemm_blocked.hpp"
 #include "freqcap/kernels/avx512/vec.hpp"
 #include "freqcap/kernels/avx512/gemv.hpp"
@@ -66,6 +67,11 @@ inline void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
                                          beta, c);
   kernels::detail::gemm_blocked<GemmMicro>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
                                            beta, c, ldc);
+}
+
+/// y = conv(x, w) + bias by the packed implicit-im2col GEMM; see kernels/conv2d_packed.hpp.
+inline void conv2d_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+  kernels::detail::conv2d_forward_packed<GemmMicro>(s, x, w, bias, y);
 }
 
 }  // namespace freqcap::kernels::avx512
