@@ -83,10 +83,10 @@ int main(int argc, char** argv) {
   CLI::App app{"Train a dense classifier and its FR twin; compare size and accuracy"};
   std::string model_name = "lenet5", data = "mnist", mnist_dir = "/tmp/mnist/package",
               fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both", save_dense, warm_start,
-              flatten_name = "chw", distill;
+              flatten_name = "chw", distill, optimizer = "adam", fr_optimizer;
   int epochs = 20, threads = 0;
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
-         label_smoothing = 0, distill_t = 4, distill_w = 0.9, ema = 0;
+         label_smoothing = 0, distill_t = 4, distill_w = 0.9, ema = 0, momentum = 0.9;
   double stored_ratio = 0;
   std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
   std::vector<std::int64_t> keep_layers;
@@ -98,8 +98,11 @@ int main(int argc, char** argv) {
   app.add_option("--fashion-mnist-dir", fashion_dir, "Fashion-MNIST idx .gz folder")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs (both models)")->capture_default_str();
   app.add_option("--batch", batch, "batch size")->capture_default_str();
-  app.add_option("--lr", lr, "peak Adam lr of the dense model")->capture_default_str();
-  app.add_option("--fr-lr", fr_lr, "peak Adam lr of the FR twin (default: --lr)");
+  app.add_option("--lr", lr, "peak lr of the dense model")->capture_default_str();
+  app.add_option("--fr-lr", fr_lr, "peak lr of the FR twin (default: --lr)");
+  app.add_option("--optimizer", optimizer, "adam or sgd (with --momentum), both twins")->capture_default_str();
+  app.add_option("--fr-optimizer", fr_optimizer, "adam or sgd for the FR twin (default: --optimizer)");
+  app.add_option("--momentum", momentum, "SGD momentum")->capture_default_str();
   app.add_option("--weight-decay", wd, "Adam weight decay (both)")->capture_default_str();
   app.add_option("--final-lr-fraction", final_frac, "cosine floor as a fraction of the peak lr")->capture_default_str();
   app.add_option("--clip", clip, "clip gradients to this global L2 norm (both; 0 = off)")->capture_default_str();
@@ -154,6 +157,13 @@ int main(int argc, char** argv) {
     FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc", "unknown --flatten '", flatten_name, "' (chw or hwc)");
     FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten hwc is for --model lenet5");
     FREQCAP_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1) (got ", ema, ")");
+    if (fr_optimizer.empty()) fr_optimizer = optimizer;
+    const auto optimizer_named = [](const std::string& name, const char* flag) {
+      FREQCAP_CHECK(name == "adam" || name == "sgd", flag, " must be adam or sgd (got ", name, ")");
+      return name == "sgd" ? ClassifierOptimizer::sgd : ClassifierOptimizer::adam;
+    };
+    const ClassifierOptimizer dense_opt = optimizer_named(optimizer, "--optimizer"),
+                              fr_opt = optimizer_named(fr_optimizer, "--fr-optimizer");
     FREQCAP_CHECK(!fc_batch_norm || model_name == "lenet5", "--fc-batch-norm is for --model lenet5");
     const auto lenet = backbones::LeNet5Options()
                              .flatten(flatten_name == "hwc" ? backbones::LeNet5Flatten::hwc : backbones::LeNet5Flatten::chw)
@@ -200,6 +210,8 @@ int main(int argc, char** argv) {
     recipe.batch = batch;
     recipe.lr = lr;
     recipe.weight_decay = wd;
+    recipe.optimizer = dense_opt;
+    recipe.momentum = momentum;
     recipe.final_lr_fraction = final_frac;
     recipe.clip = clip;
     recipe.label_smoothing = label_smoothing;
@@ -291,6 +303,7 @@ int main(int argc, char** argv) {
                     distill.empty() ? "this run's dense twin" : distill.c_str(), distill_t, distill_w);
       }
       recipe.lr = fr_lr > 0 ? fr_lr : lr;
+      recipe.optimizer = fr_opt;
       recipe.on_epoch = log_epoch("fr", fr.get());
       const auto r = train_classifier(*fr, train, test, recipe, in);
       fr_acc = r.test_accuracy;

@@ -374,6 +374,48 @@ TEST_CASE("compress: train_classifier reports the pre-clip gradient norm, clips 
   CHECK_THROWS_AS(run(), Error);
 }
 
+TEST_CASE("compress: train_classifier with SGD takes torch.optim.SGD's first step", "[compress]") {
+  const FashionMnist train = noise_images(16, 11), test = noise_images(16, 12);
+  const ClassifierInput in;
+  ClassifierTrainOptions opt;
+  opt.epochs = 1;
+  opt.batch = 16;
+  opt.train_count = 16;  // one step
+  opt.test_count = 16;
+  opt.optimizer = ClassifierOptimizer::sgd;
+  opt.lr = 0.05;
+  // The reference gradient: one forward and backward on the trainer's first batch.
+  Tensor<std::int64_t> y;
+  const Tensor<float> x = first_batch(train, 16, opt.seed, in, y);
+  manual_seed(4);
+  backbones::LeNet5 ref;
+  ref.train();
+  cross_entropy(ref.forward(Var<float>(x)), y).backward();
+  const auto expected = ref.named_parameters();
+  // The first step's momentum buffer is the gradient: p - lr g with momentum,
+  // p - lr (1 + momentum) g with Nesterov's.
+  for (const bool nesterov : {false, true}) {
+    INFO("nesterov " << nesterov);
+    opt.nesterov = nesterov;
+    manual_seed(4);
+    backbones::LeNet5 m;
+    const auto r = train_classifier(m, train, test, opt, in).epochs[0];
+    const auto got = m.named_parameters();
+    REQUIRE(got.size() == expected.size());
+    const double scale = r.lr * (nesterov ? 1 + opt.momentum : 1.0);
+    double worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      const float* p = got[i].second.value().data();
+      const float* p0 = expected[i].second.value().data();
+      const float* g = expected[i].second.grad().data();
+      for (std::int64_t k = 0; k < got[i].second.value().numel(); ++k)
+        worst = std::max(worst, std::abs(double(p[k]) - (double(p0[k]) - scale * double(g[k]))));
+    }
+    CHECK(r.lr > 0);
+    CHECK(worst <= 1e-6);
+  }
+}
+
 TEST_CASE("compress: train_classifier distils from a teacher left untouched", "[compress]") {
   const FashionMnist train = noise_images(16, 9), test = noise_images(16, 10);
   const ClassifierInput in;

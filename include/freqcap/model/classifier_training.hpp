@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -99,7 +100,10 @@ struct EpochReport {
   double seconds = 0;                            ///< training + scoring time of the epoch
 };
 
-/// The recipe: Adam (weight decay optional), batches of `batch` from a shuffle
+/// The optimizer of a classifier recipe.
+enum class ClassifierOptimizer { adam, sgd };
+
+/// The recipe: Adam or SGD with momentum (weight decay optional), batches of `batch` from a shuffle
 /// of the first `train_count` items (0 = all), lr warmup over `warmup_steps`
 /// (-1: min(200, one epoch)) then cosine decay to lr * final_lr_fraction,
 /// gradients optionally clipped to a global L2 norm of `clip`, and an
@@ -109,6 +113,9 @@ struct ClassifierTrainOptions {
   std::int64_t batch = 64;
   double lr = 1e-3;
   double weight_decay = 0.0;
+  ClassifierOptimizer optimizer = ClassifierOptimizer::adam;
+  double momentum = 0.9;  ///< SGD only (torch.optim.SGD's momentum, no dampening)
+  bool nesterov = false;  ///< SGD only
   std::int64_t warmup_steps = -1;
   double final_lr_fraction = 0.02;
   double clip = 0.0;  ///< max global gradient norm (0 = no clipping), as torch.nn.utils.clip_grad_norm_
@@ -164,7 +171,11 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
   const std::int64_t steps_per_epoch = classifier_steps_per_epoch(n_train, opt.batch);
   const std::int64_t warmup = opt.warmup_steps >= 0 ? opt.warmup_steps : std::min<std::int64_t>(200, steps_per_epoch);
   const auto params = model.parameters();
-  nn::Adam adam(params, nn::AdamOptions(opt.lr).weight_decay(opt.weight_decay));
+  std::unique_ptr<nn::Optimizer> optimizer;
+  if (opt.optimizer == ClassifierOptimizer::sgd)
+    optimizer = std::make_unique<nn::SGD>(
+        params, nn::SGDOptions(opt.lr).momentum(opt.momentum).nesterov(opt.nesterov).weight_decay(opt.weight_decay));
+  else optimizer = std::make_unique<nn::Adam>(params, nn::AdamOptions(opt.lr).weight_decay(opt.weight_decay));
   const nn::WarmupCosineLr schedule(opt.lr, std::min(warmup, steps_per_epoch * opt.epochs),
                                     steps_per_epoch * opt.epochs, opt.lr * opt.final_lr_fraction);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n_train));
@@ -191,8 +202,8 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       Tensor<float> batch = make_classifier_batch(train, order, begin, end, in, y);
       if (augmenter) augmenter->apply(batch);
       const Var<float> x(std::move(batch));
-      lr = nn::apply_lr(adam, schedule, step);
-      adam.zero_grad();
+      lr = nn::apply_lr(*optimizer, schedule, step);
+      optimizer->zero_grad();
       const auto logits = model.forward(x);
       auto loss = opt.teacher ? distillation_loss(logits, teacher_logits(*opt.teacher, x), y,
                                                   static_cast<float>(opt.distill_temperature),
@@ -204,7 +215,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       const double norm = opt.clip > 0 ? nn::clip_grad_norm_(params, opt.clip) : nn::grad_norm(params);
       norm_sum += norm;
       norm_max = std::max(norm_max, norm);
-      adam.step();
+      optimizer->step();
       if (ema) ema->update();
       const auto pred = argmax(logits.value(), 1);
       for (std::int64_t i = 0; i < pred.numel(); ++i) correct += pred.data()[i] == y.data()[i];
