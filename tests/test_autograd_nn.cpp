@@ -347,6 +347,67 @@ TEST_CASE("max_pool2d forward, ties and gradient routing", "[autograd_nn][pool]"
   REQUIRE(t.grad().to_vector() == std::vector<double>{0, 1, 0, 0});
 }
 
+TEST_CASE("max_pool2d matches a window-by-window reference, with and without a graph", "[autograd_nn][pool]") {
+  // Small integers make ties common; a few NaN and -inf cells test what wins.
+  // Reference: scan each window in row-major order; a cell wins when it is
+  // strictly greater or NaN (so the first maximum, or the last NaN, wins).
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 40; ++trial) {
+    Pool2dParams p;
+    p.kernel_h = 1 + std::int64_t(rng() % 3), p.kernel_w = 1 + std::int64_t(rng() % 4);
+    p.stride_h = 1 + std::int64_t(rng() % 3), p.stride_w = 1 + std::int64_t(rng() % 3);
+    p.padding_h = std::int64_t(rng() % (p.kernel_h / 2 + 1)), p.padding_w = std::int64_t(rng() % (p.kernel_w / 2 + 1));
+    p.dilation_h = 1 + std::int64_t(rng() % 2), p.dilation_w = 1 + std::int64_t(rng() % 2);
+    p.ceil_mode = rng() % 2;
+    const std::int64_t H = 5 + std::int64_t(rng() % 6), W = 5 + std::int64_t(rng() % 9);
+    Tensor<float> x(Shape{2, 2, H, W});
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      const unsigned r = rng() % 50;
+      x.data()[i] = r == 0 ? std::numeric_limits<float>::quiet_NaN()
+                    : r == 1 ? -std::numeric_limits<float>::infinity()
+                             : float(int(rng() % 5));
+    }
+    INFO("trial " << trial);
+    Var<float> xv(x, true);
+    Var<float> y = max_pool2d(xv, p);
+    const std::int64_t Ho = y.dim(2), Wo = y.dim(3);
+    Tensor<float> gy(y.shape()), want_dx(x.shape());
+    for (std::int64_t i = 0; i < gy.numel(); ++i) gy.data()[i] = float(i % 7 + 1);
+    bool same = true;
+    for (std::int64_t pl = 0; pl < 4; ++pl)
+      for (std::int64_t oh = 0; oh < Ho; ++oh)
+        for (std::int64_t ow = 0; ow < Wo; ++ow) {
+          float best = -std::numeric_limits<float>::infinity();
+          std::int64_t bi = -1;
+          for (std::int64_t ki = 0; ki < p.kernel_h; ++ki)
+            for (std::int64_t kj = 0; kj < p.kernel_w; ++kj) {
+              const std::int64_t ih = oh * p.stride_h - p.padding_h + ki * p.dilation_h;
+              const std::int64_t iw = ow * p.stride_w - p.padding_w + kj * p.dilation_w;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+              const float v = x.data()[pl * H * W + ih * W + iw];
+              if (bi < 0) bi = ih * W + iw;  // a window of -inf keeps its first cell
+              if (v > best || std::isnan(v)) best = v, bi = ih * W + iw;
+            }
+          const std::int64_t o = (pl * Ho + oh) * Wo + ow;
+          const float got = y.value().data()[o];
+          same = same && (std::isnan(best) ? std::isnan(got) : got == best);
+          want_dx.data()[pl * H * W + bi] += gy.data()[o];
+        }
+    CHECK(same);
+    y.backward(gy);
+    CHECK(xv.grad().to_vector() == want_dx.to_vector());
+    // Without a graph: the same values, no argmax kept.
+    NoGradGuard no_grad;
+    const Var<float> y2 = max_pool2d(Var<float>(x), p);
+    bool same2 = true;
+    for (std::int64_t i = 0; i < y2.value().numel(); ++i) {
+      const float a = y2.value().data()[i], b = y.value().data()[i];
+      same2 = same2 && (std::isnan(b) ? std::isnan(a) : a == b);
+    }
+    CHECK(same2);
+  }
+}
+
 TEST_CASE("pooling gradchecks", "[autograd_nn][pool]") {
   // Random normal values: distinct, with gaps far above the 1e-6 step.
   require_gradcheck([](const Inputs& v) { return max_pool2d(v[0], 2); }, {param({2, 2, 4, 6}, 81)});

@@ -103,34 +103,53 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
   const auto& p = g.p;
   const Tensor<T> xc = x.value().contiguous();
   auto y = Tensor<T>::empty(Shape{x.dim(0), x.dim(1), g.Ho, g.Wo});  // every window written below
-  Tensor<std::int32_t> arg(y.shape());  // flat index of the winner within its H*W plane
+  // The winners' flat indices within their H*W planes, kept only for a backward pass.
+  const bool need_arg = grad_mode_enabled() && x.requires_grad();
+  Tensor<std::int32_t> arg = need_arg ? Tensor<std::int32_t>::empty(y.shape()) : Tensor<std::int32_t>();
   const T* px = xc.data();
   T* py = y.data();
-  std::int32_t* pa = arg.data();
+  std::int32_t* pa = need_arg ? arg.data() : nullptr;
+  // Tap by tap over a whole output row (inner loops over output columns, no
+  // branches): each window still sees its cells in row-major order, and a
+  // cell wins when it is strictly greater or NaN, so the first maximum (or
+  // the last NaN) wins, as in PyTorch.
 #pragma omp parallel for schedule(static) if (detail::pool_parallel(g.planes, y.numel() * p.kernel_h * p.kernel_w))
   for (std::int64_t pl = 0; pl < g.planes; ++pl) {
     const T* xp = px + pl * g.H * g.W;
     for (std::int64_t oh = 0; oh < g.Ho; ++oh) {
+      T* yr = py + (pl * g.Ho + oh) * g.Wo;
+      std::fill(yr, yr + g.Wo, -std::numeric_limits<T>::infinity());
       std::int64_t h0 = oh * p.stride_h - p.padding_h;
-      const std::int64_t h1 = std::min(h0 + (p.kernel_h - 1) * p.dilation_h + 1, g.H);
-      while (h0 < 0) h0 += p.dilation_h;
-      for (std::int64_t ow = 0; ow < g.Wo; ++ow) {
-        std::int64_t w0 = ow * p.stride_w - p.padding_w;
-        const std::int64_t w1 = std::min(w0 + (p.kernel_w - 1) * p.dilation_w + 1, g.W);
-        while (w0 < 0) w0 += p.dilation_w;
-        T best = -std::numeric_limits<T>::infinity();
-        std::int64_t bi = h0 * g.W + w0;
-        for (std::int64_t ih = h0; ih < h1; ih += p.dilation_h)
-          for (std::int64_t iw = w0; iw < w1; iw += p.dilation_w) {
-            const T v = xp[ih * g.W + iw];
-            if (v > best || std::isnan(v)) {  // strict: the first maximum wins, as PyTorch
-              best = v;
-              bi = ih * g.W + iw;
+      while (h0 < 0) h0 += p.dilation_h;  // the window's first row inside the plane
+      std::int32_t* ar = need_arg ? pa + (pl * g.Ho + oh) * g.Wo : nullptr;
+      if (ar)  // a window of -inf keeps its first cell
+        for (std::int64_t ow = 0; ow < g.Wo; ++ow) {
+          std::int64_t w0 = ow * p.stride_w - p.padding_w;
+          while (w0 < 0) w0 += p.dilation_w;
+          ar[ow] = static_cast<std::int32_t>(h0 * g.W + w0);
+        }
+      for (std::int64_t ki = 0; ki < p.kernel_h; ++ki) {
+        const std::int64_t ih = oh * p.stride_h - p.padding_h + ki * p.dilation_h;
+        if (ih < 0 || ih >= g.H) continue;
+        for (std::int64_t kj = 0; kj < p.kernel_w; ++kj) {
+          // Output columns whose input column ow * stride + off lies in [0, W).
+          const std::int64_t off = kj * p.dilation_w - p.padding_w, sw = p.stride_w;
+          const std::int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+          const std::int64_t hi = std::min(g.Wo, g.W - 1 - off >= 0 ? (g.W - 1 - off) / sw + 1 : 0);
+          const T* xr = xp + ih * g.W + off;
+          if (ar)
+            for (std::int64_t ow = lo; ow < hi; ++ow) {
+              const T v = xr[ow * sw];
+              const bool take = v > yr[ow] || v != v;
+              yr[ow] = take ? v : yr[ow];
+              ar[ow] = take ? static_cast<std::int32_t>(ih * g.W + ow * sw + off) : ar[ow];
             }
-          }
-        const std::int64_t o = (pl * g.Ho + oh) * g.Wo + ow;
-        py[o] = best;
-        pa[o] = static_cast<std::int32_t>(bi);
+          else
+            for (std::int64_t ow = lo; ow < hi; ++ow) {
+              const T v = xr[ow * sw];
+              yr[ow] = (v > yr[ow] || v != v) ? v : yr[ow];
+            }
+        }
       }
     }
   }
