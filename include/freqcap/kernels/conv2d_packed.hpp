@@ -26,65 +26,92 @@ inline constexpr std::size_t kConvPixelChunk = 256;
 
 inline std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
-/// Packs rows [r0, r0 + kc) and columns (output pixels) [q0, q0 + nc) of one
-/// group's im2col matrix into ceil(nc / NR) panels of kc x NR (panel p at
-/// out + p * kc * NR; columns past nc zero), reading the group's input
-/// x [C/groups, H, W] directly. Each im2col row is walked once, one output row
-/// of the chunk at a time, and its pieces land in the panels they belong to.
-template <std::size_t NR>
-void pack_b_im2col(const Conv2dShape& s, const float* x, std::size_t r0, std::size_t kc, std::size_t q0,
-                   std::size_t nc, float* out) {
-  struct Run {  // chunk columns [j, j + n) are output row oy from column ox
-    std::size_t j, n, oy, ox;
+/// Where one im2col row's values go in a block of kc x NR panels, for one
+/// kernel column kj: `pieces` of at most one panel row each, with the
+/// input row they read from per kernel row ki.
+struct PackPlan {
+  struct Piece {
+    std::size_t dst, len;  ///< offset of the first value in panel row 0 of the block; count
+    std::ptrdiff_t src;    ///< input column of the first value, or -1: zeros
+    std::size_t run;       ///< which output row of the chunk (index into rows)
   };
-  thread_local std::vector<Run> runs;
-  runs.clear();
-  const std::size_t ow = s.out_w(), plane = s.in_h * s.in_w, panel = kc * NR;
-  for (std::size_t j = 0; j < nc;) {
-    const std::size_t q = q0 + j, ox = q % ow, n = std::min(nc - j, ow - ox);
-    runs.push_back({j, n, q / ow, ox});
-    j += n;
-  }
-  // Writes n values src[0], src[stride], ... (zeros when src is null) to chunk
-  // columns [j, j + n) of panel row rr, splitting at panel edges.
-  const auto put = [&](std::size_t rr, std::size_t j, std::size_t n, const float* src, std::size_t stride) {
+  std::vector<Piece> pieces;            ///< kj = 0's, then kj = 1's, ...
+  std::vector<std::size_t> begin;       ///< pieces of kj: [begin[kj], begin[kj + 1])
+  std::vector<std::ptrdiff_t> rows;     ///< rows[run * kernel_h + ki]: the input row, or -1 (outside)
+};
+
+/// The plan for output pixels [q0, q0 + nc) of a block of panels kc rows high.
+template <std::size_t NR>
+void plan_im2col_block(const Conv2dShape& s, std::size_t q0, std::size_t nc, std::size_t kc, PackPlan& plan) {
+  plan.pieces.clear();
+  plan.begin.clear();
+  plan.rows.clear();
+  const std::size_t ow = s.out_w(), panel = kc * NR;
+  // Splits chunk columns [j, j + n) at panel edges; src advances with them.
+  const auto add = [&](std::size_t run, std::size_t j, std::size_t n, std::ptrdiff_t src) {
     while (n > 0) {
-      const std::size_t col = j % NR, len = std::min(n, NR - col);
-      float* dst = out + (j / NR) * panel + rr * NR + col;
-      if (!src)
-        for (std::size_t i = 0; i < len; ++i) dst[i] = 0.0f;
-      else if (stride != 1)
-        for (std::size_t i = 0; i < len; ++i) dst[i] = src[i * stride];
-      else if (len == NR)  // a whole panel row: a fixed-size copy the compiler keeps in vectors
-        std::copy_n(src, NR, dst);
-      else
-        for (std::size_t i = 0; i < len; ++i) dst[i] = src[i];
-      if (src) src += len * stride;
+      const std::size_t len = std::min(n, NR - j % NR);
+      plan.pieces.push_back({(j / NR) * panel + j % NR, len, src, run});
+      if (src >= 0) src += std::ptrdiff_t(len * s.stride_w);
       j += len;
       n -= len;
     }
   };
-  const std::size_t rs = s.kernel_h * s.kernel_w;
+  std::size_t runs = 0;
+  for (std::size_t j = 0; j < nc; ++runs) {
+    const std::size_t oy = (q0 + j) / ow, ox = (q0 + j) % ow, n = std::min(nc - j, ow - ox);
+    for (std::size_t ki = 0; ki < s.kernel_h; ++ki) plan.rows.push_back(tap_row(s, oy, ki));
+    j += n;
+  }
+  for (std::size_t kj = 0; kj < s.kernel_w; ++kj) {
+    plan.begin.push_back(plan.pieces.size());
+    const TapColumns tc = tap_columns(s, kj);
+    std::size_t run = 0;
+    for (std::size_t j = 0; j < nc; ++run) {
+      const std::size_t ox = (q0 + j) % ow, e = std::min(ow, ox + (nc - j));
+      // Output columns [ox, e): zeros left of tc.lo, input inside, zeros from tc.hi.
+      const std::size_t lo = std::clamp(std::size_t(tc.lo), ox, e), hi = std::clamp(std::size_t(tc.hi), lo, e);
+      add(run, j, lo - ox, -1);
+      add(run, j + (lo - ox), hi - lo, std::ptrdiff_t(lo * s.stride_w) + tc.off);
+      add(run, j + (hi - ox), e - hi, -1);
+      j += e - ox;
+    }
+    if (nc % NR) add(0, nc, NR - nc % NR, -1);  // the last panel's columns past nc
+  }
+  plan.begin.push_back(plan.pieces.size());
+}
+
+/// Packs rows [r0, r0 + kc) and columns (output pixels) [q0, q0 + nc) of one
+/// group's im2col matrix into ceil(nc / NR) panels of kc x NR (panel p at
+/// out + p * kc * NR; columns past nc zero), reading the group's input
+/// x [C/groups, H, W] directly. The plan (where each output row's pieces go)
+/// is made once per block, so a row of the matrix is a list of short copies.
+template <std::size_t NR>
+void pack_b_im2col(const Conv2dShape& s, const float* x, std::size_t r0, std::size_t kc, std::size_t q0,
+                   std::size_t nc, float* out) {
+  thread_local PackPlan plan;
+  plan_im2col_block<NR>(s, q0, nc, kc, plan);
+  const std::size_t rs = s.kernel_h * s.kernel_w, plane = s.in_h * s.in_w, sw = s.stride_w, kh = s.kernel_h;
   std::size_t c = r0 / rs, ki = (r0 % rs) / s.kernel_w, kj = r0 % s.kernel_w;
   for (std::size_t rr = 0; rr < kc; ++rr) {
-    const TapColumns tc = tap_columns(s, kj);
     const float* xc = x + c * plane;
-    for (const Run& u : runs) {
-      const std::ptrdiff_t iy = tap_row(s, u.oy, ki);
+    float* row = out + rr * NR;
+    for (std::size_t i = plan.begin[kj]; i < plan.begin[kj + 1]; ++i) {
+      const PackPlan::Piece& p = plan.pieces[i];
+      float* dst = row + p.dst;
+      const std::ptrdiff_t iy = p.src < 0 ? -1 : plan.rows[p.run * kh + ki];
       if (iy < 0) {
-        put(rr, u.j, u.n, nullptr, 0);
+        for (std::size_t k = 0; k < p.len; ++k) dst[k] = 0.0f;
         continue;
       }
-      // Output columns [ox, ox + n): zeros left of tc.lo, input inside, zeros from tc.hi.
-      const std::size_t e = u.ox + u.n, lo = std::clamp(std::size_t(tc.lo), u.ox, e),
-                        hi = std::clamp(std::size_t(tc.hi), lo, e);
-      put(rr, u.j, lo - u.ox, nullptr, 0);
-      put(rr, u.j + (lo - u.ox), hi - lo,
-          xc + std::size_t(iy) * s.in_w + std::size_t(std::ptrdiff_t(lo * s.stride_w) + tc.off), s.stride_w);
-      put(rr, u.j + (hi - u.ox), e - hi, nullptr, 0);
+      const float* src = xc + std::size_t(iy) * s.in_w + std::size_t(p.src);
+      if (sw != 1)
+        for (std::size_t k = 0; k < p.len; ++k) dst[k] = src[k * sw];
+      else if (p.len == NR)  // a whole panel row: a fixed-size copy the compiler keeps in vectors
+        std::copy_n(src, NR, dst);
+      else
+        for (std::size_t k = 0; k < p.len; ++k) dst[k] = src[k];
     }
-    if (nc % NR)  // the last panel's columns past nc
-      put(rr, nc, NR - nc % NR, nullptr, 0);
     if (++kj == s.kernel_w) {
       kj = 0;
       if (++ki == s.kernel_h) ki = 0, ++c;
