@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   app.add_option("--optimizer", optimizer, "adam or sgd (with --momentum), both twins")->capture_default_str();
   app.add_option("--fr-optimizer", fr_optimizer, "adam or sgd for the FR twin (default: --optimizer)");
   app.add_option("--momentum", momentum, "SGD momentum")->capture_default_str();
-  app.add_option("--weight-decay", wd, "Adam weight decay (both)")->capture_default_str();
+  app.add_option("--weight-decay", wd, "weight decay (both twins; Adam's or SGD's)")->capture_default_str();
   app.add_option("--final-lr-fraction", final_frac, "cosine floor as a fraction of the peak lr")->capture_default_str();
   app.add_option("--clip", clip, "clip gradients to this global L2 norm (both; 0 = off)")->capture_default_str();
   app.add_option("--label-smoothing", label_smoothing, "label smoothing of the training loss (both)")

@@ -294,6 +294,16 @@ Tensor<float> first_batch(const FashionMnist& train, std::int64_t n, unsigned se
   return make_classifier_batch(train, order, 0, static_cast<std::size_t>(n), in, labels);
 }
 
+// A recipe of one step: one epoch of 16 training items in one batch, scored on 16.
+ClassifierTrainOptions one_step_recipe() {
+  ClassifierTrainOptions opt;
+  opt.epochs = 1;
+  opt.batch = 16;
+  opt.train_count = 16;  // the epoch's numbers are that step's
+  opt.test_count = 16;
+  return opt;
+}
+
 TEST_CASE("compress: train_classifier augments training batches reproducibly", "[compress]") {
   const FashionMnist train = noise_images(64, 5), test = noise_images(64, 6);
   ClassifierTrainOptions opt;
@@ -317,11 +327,7 @@ TEST_CASE("compress: train_classifier augments training batches reproducibly", "
 TEST_CASE("compress: train_classifier reports the pre-clip gradient norm, clips and smooths labels", "[compress]") {
   const FashionMnist train = noise_images(48, 7), test = noise_images(48, 8);
   const ClassifierInput in;
-  ClassifierTrainOptions opt;
-  opt.epochs = 1;
-  opt.batch = 16;
-  opt.train_count = 16;  // one step: the epoch's numbers are that step's
-  opt.test_count = 16;
+  ClassifierTrainOptions opt = one_step_recipe();
 
   // The reference: the same first batch (the trainer's shuffle of 0..15 with
   // mt19937(seed)), one forward and backward by hand.
@@ -377,11 +383,7 @@ TEST_CASE("compress: train_classifier reports the pre-clip gradient norm, clips 
 TEST_CASE("compress: train_classifier with SGD takes torch.optim.SGD's first step", "[compress]") {
   const FashionMnist train = noise_images(16, 11), test = noise_images(16, 12);
   const ClassifierInput in;
-  ClassifierTrainOptions opt;
-  opt.epochs = 1;
-  opt.batch = 16;
-  opt.train_count = 16;  // one step
-  opt.test_count = 16;
+  ClassifierTrainOptions opt = one_step_recipe();
   opt.optimizer = ClassifierOptimizer::sgd;
   opt.lr = 0.05;
   // The reference gradient: one forward and backward on the trainer's first batch.
@@ -414,6 +416,10 @@ TEST_CASE("compress: train_classifier with SGD takes torch.optim.SGD's first ste
     CHECK(r.lr > 0);
     CHECK(worst <= 1e-6);
   }
+  opt.momentum = 1;  // torch would accept it; a momentum of 1 never forgets, so the recipe refuses it
+  manual_seed(4);
+  backbones::LeNet5 m;
+  CHECK_THROWS_AS(train_classifier(m, train, test, opt, in), Error);
 }
 
 TEST_CASE("compress: train_classifier distils from a teacher left untouched", "[compress]") {

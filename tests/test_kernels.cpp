@@ -437,7 +437,8 @@ TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[ker
       {"7x7 stride 2 pad 3", conv_shape(1, 3, 23, 19, 8, 7, 2, 3, 1, 1)},
       {"many groups (parallel items)", conv_shape(4, 32, 10, 10, 32, 3, 1, 1, 1, 16)},
       {"3x3 64 channels: several im2col pixel chunks", conv_shape(2, 64, 20, 21, 8, 3, 1, 1, 1, 1)},
-      {"3x3 64 -> 13 on 23x27: packed K blocks, pixel chunks, edge panels", conv_shape(1, 64, 23, 27, 13, 3, 1, 1, 1, 1)},
+      {"3x3 64 -> 13 on 23x27: packed K blocks, pixel chunks, edge panels",
+       conv_shape(1, 64, 23, 27, 13, 3, 1, 1, 1, 1)},
       {"3x3 64 -> 128 on 4x4: packed row blocks over threads", conv_shape(1, 64, 4, 4, 128, 3, 1, 1, 1, 1)},
       {"5x5 stride 2 dilation 2 groups 3 on 3-wide rows", conv_shape(2, 9, 17, 3, 6, 5, 2, 4, 2, 3)},
   };

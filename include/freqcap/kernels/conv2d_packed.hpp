@@ -180,7 +180,8 @@ FREQCAP_OMP(parallel for schedule(static) num_threads(threads) if (threads > 1))
     const std::size_t i0 = mpanels * part / mparts * MR, i1 = std::min(kg, mpanels * (part + 1) / mparts * MR);
     const std::size_t q0 = ch * chunk, q1 = std::min(ohw, q0 + chunk);
     float* yg = y + (n * s.out_channels + g * kg) * ohw;
-    for (std::size_t i = i0; i < i1; ++i) std::fill(yg + i * ohw + q0, yg + i * ohw + q1, bias ? bias[g * kg + i] : 0.0f);
+    for (std::size_t i = i0; i < i1; ++i)  // the GEMM adds to the bias
+      std::fill(yg + i * ohw + q0, yg + i * ohw + q1, bias ? bias[g * kg + i] : 0.0f);
     conv_gemm_block<Micro>(s, x + (n * s.in_channels + g * cg) * hw, wp + g * per_group, kg, i0, i1, yg, ohw, q0,
                            q1);
   }

@@ -2,7 +2,7 @@
 // maps [N, C, S, S] images to logits [N, classes]: 28x28 uint8 digit sets
 // (FashionMnist: images [N, 28, 28] + labels [N]) become normalised float
 // batches (optionally resized bilinearly to S x S and repeated to C
-// channels), trained with Adam under a linear-warmup + cosine learning-rate
+// channels), trained with Adam (or SGD with momentum) under a linear-warmup + cosine learning-rate
 // schedule (optionally distilled from a trained teacher), scored on a test
 // set after every epoch. freqcap-compress trains a
 // dense model and its FR twin through it with the same recipe; FR layers
@@ -103,8 +103,8 @@ struct EpochReport {
 /// The optimizer of a classifier recipe.
 enum class ClassifierOptimizer { adam, sgd };
 
-/// The recipe: Adam or SGD with momentum (weight decay optional), batches of `batch` from a shuffle
-/// of the first `train_count` items (0 = all), lr warmup over `warmup_steps`
+/// The recipe: Adam or SGD with momentum (weight decay optional), batches of
+/// `batch` from a shuffle of the first `train_count` items (0 = all), lr warmup over `warmup_steps`
 /// (-1: min(200, one epoch)) then cosine decay to lr * final_lr_fraction,
 /// gradients optionally clipped to a global L2 norm of `clip`, and an
 /// optionally label-smoothed cross-entropy.
@@ -160,11 +160,12 @@ inline std::int64_t classifier_steps_per_epoch(std::int64_t n, std::int64_t batc
 inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMnist& train, const FashionMnist& test,
                                          const ClassifierTrainOptions& opt, const ClassifierInput& in) {
   FREQCAP_CHECK(opt.epochs >= 1 && opt.batch >= 1 && opt.lr > 0 && opt.clip >= 0 && opt.label_smoothing >= 0 &&
-                    opt.label_smoothing < 1 && opt.ema_decay >= 0 && opt.ema_decay < 1,
+                    opt.label_smoothing < 1 && opt.ema_decay >= 0 && opt.ema_decay < 1 && opt.momentum >= 0 &&
+                    opt.momentum < 1,
                 "train_classifier: need epochs >= 1, batch >= 1, lr > 0, clip >= 0, 0 <= label_smoothing < 1, "
-                "0 <= ema_decay < 1 (got ",
+                "0 <= ema_decay < 1, 0 <= momentum < 1 (got ",
                 opt.epochs, ", ", opt.batch, ", ", opt.lr, ", ", opt.clip, ", ", opt.label_smoothing, ", ",
-                opt.ema_decay, ")");
+                opt.ema_decay, ", ", opt.momentum, ")");
   const std::int64_t n_train =
       opt.train_count > 0 ? std::min(opt.train_count, train.images.dim(0)) : train.images.dim(0);
   FREQCAP_CHECK(n_train > 0, "train_classifier: empty training set");
