@@ -136,17 +136,17 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
           const std::int64_t off = kj * p.dilation_w - p.padding_w, sw = p.stride_w;
           const std::int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
           const std::int64_t hi = std::min(g.Wo, g.W - 1 - off >= 0 ? (g.W - 1 - off) / sw + 1 : 0);
-          const T* xr = xp + ih * g.W + off;
+          const T* xr = xp + ih * g.W;  // input column ow * sw + off, inside the row from lo to hi
           if (ar)
             for (std::int64_t ow = lo; ow < hi; ++ow) {
-              const T v = xr[ow * sw];
+              const T v = xr[ow * sw + off];
               const bool take = v > yr[ow] || v != v;
               yr[ow] = take ? v : yr[ow];
               ar[ow] = take ? static_cast<std::int32_t>(ih * g.W + ow * sw + off) : ar[ow];
             }
           else
             for (std::int64_t ow = lo; ow < hi; ++ow) {
-              const T v = xr[ow * sw];
+              const T v = xr[ow * sw + off];
               yr[ow] = (v > yr[ow] || v != v) ? v : yr[ow];
             }
         }
