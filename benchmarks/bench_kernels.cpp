@@ -57,8 +57,10 @@ struct Impl {
 std::vector<Impl> impls() {
   std::vector<Impl> out;
   for (fk::Isa isa : {fk::Isa::avx2, fk::Isa::avx512})
-    if (fk::isa_supported(isa))
-      out.push_back({fk::isa_name(isa), fk::table_for(isa).sgemm, &fk::table_for(isa), fk::table_for(isa).conv2d_packed});
+    if (fk::isa_supported(isa)) {
+      const fk::KernelTable& t = fk::table_for(isa);
+      out.push_back({fk::isa_name(isa), t.sgemm, &t, t.conv2d_packed});
+    }
   out.push_back({"eigen", &eigen_sgemm, &fk::table_for(fk::Isa::scalar), nullptr});
   return out;
 }

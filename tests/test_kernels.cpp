@@ -403,7 +403,7 @@ fk::Conv2dShape conv_shape(std::size_t n, std::size_t c, std::size_t h, std::siz
 }
 }  // namespace
 
-TEST_CASE("conv2d im2col+GEMM matches direct loops, forward and backward", "[kernels]") {
+TEST_CASE("conv2d (im2col and packed GEMM) matches direct loops, forward and backward", "[kernels]") {
   // Normalised error (floor 1) <= 2e-5 against the direct loops in double.
   struct Named { const char* name; fk::Conv2dShape s; };
   const Named cases[] = {
