@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "freqcap/autograd/var.hpp"
+#include "freqcap/kernels/conv2d_taps.hpp"
 #include "freqcap/kernels/partial_sums.hpp"
 
 namespace freqcap {
@@ -132,20 +133,19 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
         const std::int64_t ih = oh * p.stride_h - p.padding_h + ki * p.dilation_h;
         if (ih < 0 || ih >= g.H) continue;
         for (std::int64_t kj = 0; kj < p.kernel_w; ++kj) {
-          // Output columns whose input column ow * stride + off lies in [0, W).
+          // Output columns [tc.lo, tc.hi) whose input column ow * sw + off lies in [0, W).
           const std::int64_t off = kj * p.dilation_w - p.padding_w, sw = p.stride_w;
-          const std::int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-          const std::int64_t hi = std::min(g.Wo, g.W - 1 - off >= 0 ? (g.W - 1 - off) / sw + 1 : 0);
-          const T* xr = xp + ih * g.W;  // input column ow * sw + off, inside the row from lo to hi
+          const kernels::detail::TapColumns tc = kernels::detail::tap_columns(g.W, g.Wo, sw, off);
+          const T* xr = xp + ih * g.W;  // input column ow * sw + off
           if (ar)
-            for (std::int64_t ow = lo; ow < hi; ++ow) {
+            for (std::int64_t ow = tc.lo; ow < tc.hi; ++ow) {
               const T v = xr[ow * sw + off];
               const bool take = v > yr[ow] || v != v;
               yr[ow] = take ? v : yr[ow];
               ar[ow] = take ? static_cast<std::int32_t>(ih * g.W + ow * sw + off) : ar[ow];
             }
           else
-            for (std::int64_t ow = lo; ow < hi; ++ow) {
+            for (std::int64_t ow = tc.lo; ow < tc.hi; ++ow) {
               const T v = xr[ow * sw + off];
               yr[ow] = (v > yr[ow] || v != v) ? v : yr[ow];
             }

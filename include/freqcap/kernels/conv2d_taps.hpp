@@ -1,8 +1,9 @@
-// Where a convolution tap reads: the output columns whose input column lies
-// inside the image (tap_columns), the input row of an output row (tap_row),
-// and one im2col row segment unfolded from an input row (unfold_segment).
-// Shared by im2col (conv2d.hpp), the packed implicit-im2col GEMM
-// (conv2d_packed.hpp) and the depthwise loops (conv2d_depthwise.hpp).
+// Where a convolution (or pooling) tap reads: the output columns whose input
+// column lies inside the image (tap_columns), the input row of an output row
+// (tap_row), and one im2col row segment unfolded from an input row
+// (unfold_segment, for im2col in conv2d.hpp). tap_columns and tap_row also
+// serve the packed implicit-im2col GEMM (conv2d_packed.hpp) and the
+// depthwise loops (conv2d_depthwise.hpp); tap_columns max_pool2d's windows.
 #pragma once
 
 #include <algorithm>
@@ -12,17 +13,21 @@
 
 namespace freqcap::kernels::detail {
 
-/// The output columns [lo, hi) whose input column ox*stride_w + off, with
-/// off = kj*dilation_w - pad_w, lies in [0, in_w); off is returned too.
+/// Output columns [lo, hi) whose input column ox * stride + off lies in [0, in_w); off too.
 struct TapColumns {
   std::ptrdiff_t lo = 0, hi = 0, off = 0;
 };
-inline TapColumns tap_columns(const Conv2dShape& s, std::size_t kj) {
-  const std::ptrdiff_t off = std::ptrdiff_t(kj * s.dilation_w) - std::ptrdiff_t(s.pad_w);
-  const std::ptrdiff_t sw = std::ptrdiff_t(s.stride_w), last = std::ptrdiff_t(s.in_w) - 1 - off;
-  const std::ptrdiff_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-  const std::ptrdiff_t hi = std::min(last >= 0 ? last / sw + 1 : 0, std::ptrdiff_t(s.out_w()));
+/// The columns of a row of out_w outputs read at stride with offset off from a row of in_w inputs.
+inline TapColumns tap_columns(std::ptrdiff_t in_w, std::ptrdiff_t out_w, std::ptrdiff_t stride, std::ptrdiff_t off) {
+  const std::ptrdiff_t last = in_w - 1 - off;
+  const std::ptrdiff_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  const std::ptrdiff_t hi = std::min(last >= 0 ? last / stride + 1 : 0, out_w);
   return {lo, std::max(lo, hi), off};
+}
+/// The columns of kernel column kj: off = kj * dilation_w - pad_w.
+inline TapColumns tap_columns(const Conv2dShape& s, std::size_t kj) {
+  return tap_columns(std::ptrdiff_t(s.in_w), std::ptrdiff_t(s.out_w()), std::ptrdiff_t(s.stride_w),
+                     std::ptrdiff_t(kj * s.dilation_w) - std::ptrdiff_t(s.pad_w));
 }
 
 /// Input row of output row oy under kernel row ki, or -1 outside the image.
