@@ -1,6 +1,6 @@
 // Helpers shared by freqcap's test files: a self-removing temporary directory,
 // whole-file byte reads and writes, running a program, seeded random tensors
-// and a mixed-type error measure.
+// error measures, and running a tools/*.py reference generator once per build.
 #pragma once
 
 #include <sys/wait.h>
@@ -87,6 +87,31 @@ double max_abs_diff(const Tensor<A>& a, const Tensor<B>& b) {
   for (std::size_t i = 0; i < va.size(); ++i)
     m = std::max(m, std::abs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
   return m;
+}
+
+/// max |got - ref| / max |ref| over two float tensors of one shape (parity with PyTorch).
+inline double relative_error(const Tensor<float>& got, const Tensor<float>& ref) {
+  double scale = 0;
+  for (const float v : ref.to_vector()) scale = std::max(scale, std::abs(double(v)));
+  return max_abs_diff(got, ref) / std::max(scale, 1e-30);
+}
+
+/// Runs `/usr/bin/python3 <source>/tools/<script> <args>` (its output in
+/// `log`) unless `made` exists, and requires that it then exists: reference
+/// outputs are computed by torch once per build tree.
+inline void run_reference_tool(const std::string& script, const std::string& args, const fs::path& log,
+                               const fs::path& made) {
+#ifndef FREQCAP_SOURCE_DIR
+#define FREQCAP_SOURCE_DIR "."
+#endif
+  if (fs::exists(made)) return;
+  fs::create_directories(log.parent_path());
+  const std::string cmd =
+      "/usr/bin/python3 '" + std::string(FREQCAP_SOURCE_DIR) + "/tools/" + script + "' " + args;
+  const auto [rc, out] = run_program(cmd, log);
+  INFO("command: " << cmd << "\n" << out);
+  REQUIRE(rc == 0);
+  REQUIRE(fs::exists(made));
 }
 
 }  // namespace freqcap::testing

@@ -7,10 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <utility>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -37,20 +35,7 @@ namespace {
 
 fs::path parity_dir() { return fs::path(FREQCAP_BINARY_DIR) / "parity"; }
 
-// Runs tools/reference_outputs.py for `model` unless its outputs exist.
-void ensure_reference(const std::string& model, const std::string& shapes) {
-  const fs::path dir = parity_dir();
-  if (fs::exists(dir / (model + ".done"))) return;
-  std::ostringstream cmd;
-  cmd << "/usr/bin/python3 '" << FREQCAP_SOURCE_DIR << "/tools/reference_outputs.py' --model " << model
-      << " --out-dir '" << dir.string() << "' --shapes " << shapes << " > '" << dir.string() << "/" << model
-      << ".log' 2>&1";
-  fs::create_directories(dir);
-  const int rc = std::system(cmd.str().c_str());
-  INFO("command: " << cmd.str());
-  REQUIRE(rc == 0);
-  REQUIRE(fs::exists(dir / (model + ".done")));
-}
+using testing::relative_error;
 
 double max_abs(const Tensor<float>& t) {
   double m = 0;
@@ -58,13 +43,12 @@ double max_abs(const Tensor<float>& t) {
   return m;
 }
 
-// max |a - b| / max |ref|, requiring equal shapes.
-double relative_error(const Tensor<float>& got, const Tensor<float>& ref) {
-  REQUIRE(shape_str(got.shape()) == shape_str(ref.shape()));
-  const Tensor<float> g = got.contiguous();
-  double m = 0;
-  for (std::int64_t i = 0; i < g.numel(); ++i) m = std::max(m, std::abs(double(g.data()[i]) - ref.data()[i]));
-  return m / std::max(max_abs(ref), 1e-30);
+// Runs tools/reference_outputs.py for `model` unless its outputs exist.
+void ensure_reference(const std::string& model, const std::string& shapes) {
+  const fs::path dir = parity_dir();
+  testing::run_reference_tool("reference_outputs.py",
+                              "--model " + model + " --out-dir '" + dir.string() + "' --shapes " + shapes,
+                              dir / (model + ".log"), dir / (model + ".done"));
 }
 
 // Compares `net_name` (default: model) with torchvision's `model` on every
