@@ -105,11 +105,13 @@ void pack_b_im2col(const Conv2dShape& s, const float* x, std::size_t r0, std::si
         continue;
       }
       const float* src = xc + std::size_t(iy) * s.in_w + std::size_t(p.src);
-      if (sw != 1)
+      if (sw == 2)  // a constant stride the compiler vectorises (even lanes of pairs of vectors)
+        for (std::size_t k = 0; k < p.len; ++k) dst[k] = src[2 * k];
+      else if (sw != 1)
         for (std::size_t k = 0; k < p.len; ++k) dst[k] = src[k * sw];
       else if (p.len == NR)  // a whole panel row: a fixed-size copy the compiler keeps in vectors
         std::copy_n(src, NR, dst);
-      else
+      else  // short pieces (narrow planes): a loop, not a library call
         for (std::size_t k = 0; k < p.len; ++k) dst[k] = src[k];
     }
     if (++kj == s.kernel_w) {
@@ -132,12 +134,14 @@ template <class Micro> void pack_weights(const float* w, std::size_t m, std::siz
     pack_a<Micro::MR>(false, w, k, 0, m, pc, std::min(Micro::KC, k - pc), 1.0f, out + pc * mp);
 }
 
-/// y[i, q] += sum_r w[i, r] col[r, q] for rows i in [i0, i1) (i0 a multiple
-/// of MR) and pixels q in [q0, q1), where col is the im2col matrix of one
-/// group's input x and wp its m-row weights packed by pack_weights. y has row stride ldy.
+/// y[i, q] = init[i] + sum_r w[i, r] col[r, q] for rows i in [i0, i1) (i0 a
+/// multiple of MR) and pixels q in [q0, q1), where col is the im2col matrix of
+/// one group's input x and wp its m-row weights packed by pack_weights. y has
+/// row stride ldy and is only written (the first K block stores init + its
+/// product, the later ones add theirs).
 template <class Micro>
-void conv_gemm_block(const Conv2dShape& s, const float* x, const float* wp, std::size_t m, std::size_t i0,
-                     std::size_t i1, float* y, std::size_t ldy, std::size_t q0, std::size_t q1) {
+void conv_gemm_block(const Conv2dShape& s, const float* x, const float* wp, const float* init, std::size_t m,
+                     std::size_t i0, std::size_t i1, float* y, std::size_t ldy, std::size_t q0, std::size_t q1) {
   constexpr std::size_t MR = Micro::MR, NR = Micro::NR, KC = Micro::KC;
   const std::size_t k = s.col_rows(), mp = ceil_div(m, MR) * MR, nc = q1 - q0;
   float* bp = scratch(Scratch::gemm_b).data(KC * ceil_div(nc, NR) * NR);
@@ -148,7 +152,7 @@ void conv_gemm_block(const Conv2dShape& s, const float* x, const float* wp, std:
     for (std::size_t j = 0; j < nc; j += NR)  // one B panel in L1 against every A panel
       for (std::size_t ir = i0; ir < i1; ir += MR)
         Micro::run(kc, a + ir * kc, bp + j * kc, y + ir * ldy + q0 + j, ldy, std::min(MR, i1 - ir),
-                   std::min(NR, nc - j));
+                   std::min(NR, nc - j), pc == 0 ? init + ir : nullptr);
   }
 }
 
@@ -160,8 +164,10 @@ void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w,
   constexpr std::size_t MR = Micro::MR, NR = Micro::NR;
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(), ohw = s.col_cols(),
                     hw = s.in_h * s.in_w, per_group = packed_weights_size<Micro>(kg, kk);
-  float* wp = scratch(Scratch::conv_weights).data(per_group * s.groups);
+  float* wp = scratch(Scratch::conv_weights).data(per_group * s.groups + s.out_channels);
   for (std::size_t g = 0; g < s.groups; ++g) pack_weights<Micro>(w + g * kg * kk, kg, kk, wp + g * per_group);
+  float* init = wp + per_group * s.groups;  // what the GEMM starts each output row from
+  for (std::size_t i = 0; i < s.out_channels; ++i) init[i] = bias ? bias[i] : 0.0f;
 
   const int threads = gemm_threads(s.out_channels, s.batch * ohw, kk);
   const std::size_t images = s.batch * s.groups, want = threads > 1 ? 2 * std::size_t(threads) : 1,
@@ -179,11 +185,8 @@ FREQCAP_OMP(parallel for schedule(static) num_threads(threads) if (threads > 1))
                       image = it / (mparts * chunks), n = image / s.groups, g = image % s.groups;
     const std::size_t i0 = mpanels * part / mparts * MR, i1 = std::min(kg, mpanels * (part + 1) / mparts * MR);
     const std::size_t q0 = ch * chunk, q1 = std::min(ohw, q0 + chunk);
-    float* yg = y + (n * s.out_channels + g * kg) * ohw;
-    for (std::size_t i = i0; i < i1; ++i)  // the GEMM adds to the bias
-      std::fill(yg + i * ohw + q0, yg + i * ohw + q1, bias ? bias[g * kg + i] : 0.0f);
-    conv_gemm_block<Micro>(s, x + (n * s.in_channels + g * cg) * hw, wp + g * per_group, kg, i0, i1, yg, ohw, q0,
-                           q1);
+    conv_gemm_block<Micro>(s, x + (n * s.in_channels + g * cg) * hw, wp + g * per_group, init + g * kg, kg, i0,
+                           i1, y + (n * s.out_channels + g * kg) * ohw, ohw, q0, q1);
   }
 }
 

@@ -19,19 +19,21 @@
 namespace freqcap::kernels::detail {
 
 /// The micro-kernel contract in plain loops: C[0:mr, 0:nr] += A_p * B_p, with
-/// A_p kc x MR and B_p kc x NR packed as below. The scalar table runs the
-/// packed convolution (conv2d_packed.hpp) with it: the twin the SIMD
-/// micro-kernels are tested against there.
+/// A_p kc x MR and B_p kc x NR packed as below, or with `init` C[i, j] =
+/// init[i] + (A_p * B_p)[i, j] without reading C (a convolution's first K
+/// block writes bias + product). The scalar table runs the packed convolution
+/// (conv2d_packed.hpp) with it: the twin the SIMD micro-kernels are tested
+/// against there.
 struct ScalarMicro {
   static constexpr std::size_t MR = 4, NR = 8, MC = 128, KC = 256, NC = 2048;
   static void run(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, std::size_t mr,
-                  std::size_t nr) {
+                  std::size_t nr, const float* init = nullptr) {
     float acc[MR][NR] = {};
     for (std::size_t p = 0; p < kc; ++p, a += MR, b += NR)
       for (std::size_t i = 0; i < MR; ++i)
         for (std::size_t j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
     for (std::size_t i = 0; i < mr; ++i)
-      for (std::size_t j = 0; j < nr; ++j) c[i * ldc + j] += acc[i][j];
+      for (std::size_t j = 0; j < nr; ++j) c[i * ldc + j] = (init ? init[i] : c[i * ldc + j]) + acc[i][j];
   }
 };
 

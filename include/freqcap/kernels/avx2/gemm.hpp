@@ -21,10 +21,18 @@ namespace freqcap::kernels::avx2 {
 struct GemmMicro {
   static constexpr std::size_t MR = 6, NR = 16, MC = 120, KC = 256, NC = 3072;
 
-  /// c[0:mr, 0:nr] (row stride ldc) += a_panel (kc x MR) * b_panel (kc x NR).
-  FREQCAP_TARGET_AVX2 static void run(std::size_t kc, const float* a, const float* b,
-                                        float* c, std::size_t ldc, std::size_t mr,
-                                        std::size_t nr) {
+  /// c[0:mr, 0:nr] (row stride ldc) += a_panel (kc x MR) * b_panel (kc x NR);
+  /// with `init`, c[i, j] = init[i] + the product instead (C is not read).
+  static void run(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, std::size_t mr,
+                  std::size_t nr, const float* init = nullptr) {
+    if (init) run_as<true>(kc, a, b, c, ldc, mr, nr, init);
+    else run_as<false>(kc, a, b, c, ldc, mr, nr, init);
+  }
+
+ private:
+  template <bool Init>
+  FREQCAP_TARGET_AVX2 static void run_as(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc,
+                                          std::size_t mr, std::size_t nr, const float* init) {
     using namespace v;
     Vec c0[MR], c1[MR];
 #pragma GCC unroll 6
@@ -42,18 +50,19 @@ struct GemmMicro {
 #pragma GCC unroll 6
       for (std::size_t i = 0; i < MR; ++i) {
         float* ci = c + i * ldc;
-        store(ci, add(load(ci), c0[i]));
-        store(ci + kWidth, add(load(ci + kWidth), c1[i]));
+        store(ci, add(Init ? set1(init[i]) : load(ci), c0[i]));
+        store(ci + kWidth, add(Init ? set1(init[i]) : load(ci + kWidth), c1[i]));
       }
       return;
     }
     const std::size_t w0 = std::min(nr, kWidth), w1 = nr > kWidth ? nr - kWidth : 0;
     for (std::size_t i = 0; i < mr; ++i) {
       float* ci = c + i * ldc;
-      if (w0 == kWidth) store(ci, add(load(ci), c0[i]));
-      else store_partial(ci, add(load_partial(ci, w0), c0[i]), w0);
-      if (w1 == kWidth) store(ci + kWidth, add(load(ci + kWidth), c1[i]));
-      else if (w1 > 0) store_partial(ci + kWidth, add(load_partial(ci + kWidth, w1), c1[i]), w1);
+      const Vec start = Init ? set1(init[i]) : zero();
+      if (w0 == kWidth) store(ci, add(Init ? start : load(ci), c0[i]));
+      else store_partial(ci, add(Init ? start : load_partial(ci, w0), c0[i]), w0);
+      if (w1 == kWidth) store(ci + kWidth, add(Init ? start : load(ci + kWidth), c1[i]));
+      else if (w1 > 0) store_partial(ci + kWidth, add(Init ? start : load_partial(ci + kWidth, w1), c1[i]), w1);
     }
   }
 };
