@@ -440,6 +440,8 @@ TEST_CASE("conv2d (im2col and packed GEMM) matches direct loops, forward and bac
       {"3x3 64 -> 13 on 23x27: packed K blocks, pixel chunks, edge panels",
        conv_shape(1, 64, 23, 27, 13, 3, 1, 1, 1, 1)},
       {"3x3 64 -> 128 on 4x4: packed row blocks over threads", conv_shape(1, 64, 4, 4, 128, 3, 1, 1, 1, 1)},
+      {"3x3 8 -> 24 (AVX-512's 12-row conv micro-kernel; most others here take the 8-row one)",
+       conv_shape(2, 8, 9, 11, 24, 3, 1, 1, 1, 1)},
       {"5x5 stride 2 dilation 2 groups 3 on 3-wide rows", conv_shape(2, 9, 17, 3, 6, 5, 2, 4, 2, 3)},
   };
   for (const Named& cs : cases) {
