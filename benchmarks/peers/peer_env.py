@@ -11,6 +11,15 @@ import sys
 import time
 
 
+def add_common_args(parser, min_time):
+    """The options every peer takes: --threads, --min-time (seconds of timed
+    calls per case, split over --rounds rounds) and --json."""
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--min-time", type=float, default=min_time, help="seconds of timed calls per case")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", help="also write results here")
+
+
 def pin_threads(threads):
     env = {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "MALLOC_MMAP_THRESHOLD_": str(1 << 30),

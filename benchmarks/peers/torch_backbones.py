@@ -25,12 +25,9 @@ MODELS = ["alexnet", "efficientnet_b0", "efficientnet_b1", "resnet50", "mobilene
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=1)
+    peer_env.add_common_args(p, min_time=2.0)
     p.add_argument("--batch", type=int, nargs="+", default=[1])
     p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
-    p.add_argument("--min-time", type=float, default=2.0, help="seconds of timed calls per case")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--json", help="also write results here")
     p.add_argument("--train", action="store_true", help="time a training step (10 classes) instead")
     p.add_argument("--size", type=int, default=299, help="input height and width")
     return p.parse_args()

@@ -32,12 +32,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=1)
+    peer_env.add_common_args(p, min_time=2.0)
     p.add_argument("--model", default=str(ROOT / "models" / "scenes-captioner.safetensors"))
     p.add_argument("--demo", default=str(ROOT / "models" / "scenes-demo"))
-    p.add_argument("--min-time", type=float, default=2.0, help="seconds of timed calls per case")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--json", help="also write results here")
     return p.parse_args()
 
 

@@ -17,10 +17,7 @@ import peer_env
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--min-time", type=float, default=0.5, help="seconds per round")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--json", help="also write results here")
+    peer_env.add_common_args(p, min_time=0.5)
     return p.parse_args()
 
 
