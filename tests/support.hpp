@@ -22,6 +22,10 @@
 
 #include "freqcap/core/tensor.hpp"
 
+#ifndef FREQCAP_SOURCE_DIR  // the build defines it: the source tree, for tools/ and models/
+#define FREQCAP_SOURCE_DIR "."
+#endif
+
 namespace freqcap::testing {
 
 namespace fs = std::filesystem;
@@ -101,9 +105,6 @@ inline double relative_error(const Tensor<float>& got, const Tensor<float>& ref)
 /// outputs are computed by torch once per build tree.
 inline void run_reference_tool(const std::string& script, const std::string& args, const fs::path& log,
                                const fs::path& made) {
-#ifndef FREQCAP_SOURCE_DIR
-#define FREQCAP_SOURCE_DIR "."
-#endif
   if (fs::exists(made)) return;
   fs::create_directories(log.parent_path());
   const std::string cmd =

@@ -233,8 +233,7 @@ def load(path):
     config, vocab = json.loads(meta["freqcap.config"]), json.loads(meta["freqcap.vocabulary"])
     tokens = tensors["encoder.image_position"].shape[0] if "encoder.image_position" in tensors else 0
     model = Captioner(config, len(vocab), tokens)
-    state = {k: v for k, v in tensors.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [m for m in missing if not m.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise SystemExit(f"captioner_reference: {path}: missing {missing}, unexpected {unexpected}")

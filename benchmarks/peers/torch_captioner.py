@@ -105,7 +105,7 @@ def main():
     inputs, targets = encode_captions(captions, vocab, config["seq_len"])
     mask = targets != 0
     train_tokens = tokens[:32].clone()
-    params = [p for p in list(model.encoder.parameters()) + list(model.decoder.parameters())]
+    params = list(model.encoder.parameters()) + list(model.decoder.parameters())
     adam = torch.optim.Adam(params, lr=1e-3)
     model.encoder.train()
     model.decoder.train()
