@@ -93,11 +93,16 @@ double max_abs_diff(const Tensor<A>& a, const Tensor<B>& b) {
   return m;
 }
 
+/// Largest |value| of a float tensor.
+inline double max_abs(const Tensor<float>& t) {
+  double m = 0;
+  for (const float v : t.to_vector()) m = std::max(m, std::abs(double(v)));
+  return m;
+}
+
 /// max |got - ref| / max |ref| over two float tensors of one shape (parity with PyTorch).
 inline double relative_error(const Tensor<float>& got, const Tensor<float>& ref) {
-  double scale = 0;
-  for (const float v : ref.to_vector()) scale = std::max(scale, std::abs(double(v)));
-  return max_abs_diff(got, ref) / std::max(scale, 1e-30);
+  return max_abs_diff(got, ref) / std::max(max_abs(ref), 1e-30);
 }
 
 /// Runs `/usr/bin/python3 <source>/tools/<script> <args>` (its output in

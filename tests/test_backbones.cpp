@@ -35,13 +35,8 @@ namespace {
 
 fs::path parity_dir() { return fs::path(FREQCAP_BINARY_DIR) / "parity"; }
 
+using testing::max_abs;
 using testing::relative_error;
-
-double max_abs(const Tensor<float>& t) {
-  double m = 0;
-  for (std::int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::abs(double(t.data()[i])));
-  return m;
-}
 
 // Runs tools/reference_outputs.py for `model` unless its outputs exist.
 void ensure_reference(const std::string& model, const std::string& shapes) {

@@ -35,17 +35,12 @@ using dct::FROptions;
 using dct::FRPath;
 
 using freqcap::testing::randn;
+using freqcap::testing::max_abs;
 using freqcap::testing::max_abs_diff;
 
 namespace {
 
 
-
-double max_abs(const Tensor<float>& a) {
-  double m = 0;
-  for (float v : a.to_vector()) m = std::max(m, double(std::abs(v)));
-  return m;
-}
 
 bool bit_equal(const Tensor<float>& a, const Tensor<float>& b) {
   if (a.shape() != b.shape()) return false;

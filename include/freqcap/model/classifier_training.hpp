@@ -2,9 +2,9 @@
 // maps [N, C, S, S] images to logits [N, classes]: 28x28 uint8 digit sets
 // (FashionMnist: images [N, 28, 28] + labels [N]) become normalised float
 // batches (optionally resized bilinearly to S x S and repeated to C
-// channels), trained with Adam (or SGD with momentum) under a linear-warmup + cosine learning-rate
-// schedule (optionally distilled from a trained teacher), scored on a test
-// set after every epoch. freqcap-compress trains a
+// channels), trained with Adam (or SGD with momentum) under a linear-warmup
+// + cosine learning-rate schedule (optionally distilled from a trained
+// teacher), scored on a test set after every epoch. freqcap-compress trains a
 // dense model and its FR twin through it with the same recipe; FR layers
 // advance their truncation schedule on every training forward by themselves.
 #pragma once
@@ -104,8 +104,9 @@ struct EpochReport {
 enum class ClassifierOptimizer { adam, sgd };
 
 /// The recipe: Adam or SGD with momentum (weight decay optional), batches of
-/// `batch` from a shuffle of the first `train_count` items (0 = all), lr warmup over `warmup_steps`
-/// (-1: min(200, one epoch)) then cosine decay to lr * final_lr_fraction,
+/// `batch` from a shuffle of the first `train_count` items (0 = all), lr
+/// warmup over `warmup_steps` (-1: min(200, one epoch)) then cosine decay to
+/// lr * final_lr_fraction,
 /// gradients optionally clipped to a global L2 norm of `clip`, and an
 /// optionally label-smoothed cross-entropy.
 struct ClassifierTrainOptions {
