@@ -490,6 +490,58 @@ TEST_CASE("conv2d (im2col and packed GEMM) matches direct loops, forward and bac
   }
 }
 
+namespace {
+/// conv2d_forward_padded<Micro> gives conv2d_forward_packed<Micro>'s bits (same
+/// packing, K order and blocking) and matches the direct loops in double.
+template <class Micro> void check_padded_direct(const fk::Conv2dShape& s, bool bias_on) {
+  const std::size_t nx = s.batch * s.in_channels * s.in_h * s.in_w, nw = s.out_channels * s.col_rows(),
+                    ny = s.batch * s.out_channels * s.col_cols();
+  const auto x = random_vec(nx, -1, 1, 30), w = random_vec(nw, -1, 1, 31), b = random_vec(s.out_channels, -1, 1, 32);
+  const float* bias = bias_on ? b.data() : nullptr;
+  std::vector<float> padded(ny, 7.0f), packed(ny, -7.0f);  // every output is written
+  fk::detail::conv2d_forward_padded<Micro>(s, x.data(), w.data(), bias, padded.data());
+  fk::detail::conv2d_forward_packed<Micro>(s, x.data(), w.data(), bias, packed.data());
+  CHECK(padded == packed);
+  std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()), bd(b.begin(), b.end()), yr(ny);
+  fk::conv2d_forward_direct(s, xd.data(), wd.data(), bias_on ? bd.data() : nullptr, yr.data());
+  CHECK(max_norm_err(padded, yr, ny, 1.0) <= 2e-5);  // as the conv2d test case above
+}
+}  // namespace
+
+TEST_CASE("padded-direct stride-1 convolution equals the packed path bit for bit", "[kernels]") {
+  struct Named { const char* name; fk::Conv2dShape s; };
+  const Named cases[] = {
+      {"3x3 pad 1 on 16x18", conv_shape(2, 5, 16, 18, 7, 3, 1, 1, 1, 1)},
+      {"3x3 pad 1 on 8x8 (junk columns a fifth of each row)", conv_shape(3, 16, 8, 8, 24, 3, 1, 1, 1, 1)},
+      {"3x3 no pad, 64 -> 13 on 15x30: three K blocks, edge panels", conv_shape(1, 64, 15, 30, 13, 3, 1, 0, 1, 1)},
+      {"5x5 pad 2 groups 2 on 9x40", conv_shape(2, 6, 9, 40, 4, 5, 1, 2, 1, 2)},
+      {"3x3 dilation 2 pad 3 (pad past the kernel) on 11x13", conv_shape(1, 3, 11, 13, 5, 3, 1, 3, 2, 1)},
+      {"1x1 pad 1", conv_shape(2, 4, 6, 7, 3, 1, 1, 1, 1, 1)},
+      {"3x3 64 -> 128 on 4x4: row blocks over threads", conv_shape(1, 64, 4, 4, 128, 3, 1, 1, 1, 1)},
+      {"3x3 32 -> 40 on 28x28, batch 3: many pixel chunks", conv_shape(3, 32, 28, 28, 40, 3, 1, 1, 1, 1)},
+  };
+  for (const Named& cs : cases)
+    for (bool bias_on : {true, false}) {
+      INFO(cs.name << (bias_on ? ", bias" : ", no bias"));
+      REQUIRE(fk::detail::padded_direct_applies(cs.s));
+      check_padded_direct<fk::detail::ScalarMicro>(cs.s, bias_on);
+#if FREQCAP_KERNELS_X86
+      if (fk::isa_supported(Isa::avx2)) check_padded_direct<fk::avx2::GemmMicro>(cs.s, bias_on);
+      if (fk::isa_supported(Isa::avx512)) {
+        check_padded_direct<fk::avx512::GemmMicro>(cs.s, bias_on);
+        check_padded_direct<fk::avx512::GemmMicro8>(cs.s, bias_on);
+      }
+#endif
+    }
+  // Which shapes the kernels' conv2d_packed sends to it: stride 1, not
+  // pointwise, and junk columns adding at most 1/8 more micro-kernel panels.
+  using Scalar = fk::detail::ScalarMicro;  // 8 pixels per panel
+  CHECK(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 3, 1, 1, 1, 1)));  // 136 panels vs 128
+  CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 8, 8, 8, 3, 1, 1, 1, 1)));  // 10 vs 8
+  CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 3, 2, 1, 1, 1)));
+  CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 1, 1, 0, 1, 1)));
+}
+
 TEST_CASE("depthwise plane kernels match the scalar twins", "[kernels]") {
   // Every width up to five vectors (full blocks, single vectors, tails),
   // strides 1, 2 and 3 (3: the SIMD kernel runs the twin), dilation 1 and 2,

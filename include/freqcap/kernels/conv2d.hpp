@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "freqcap/kernels/conv2d_depthwise.hpp"
-#include "freqcap/kernels/conv2d_packed.hpp"
+#include "freqcap/kernels/conv2d_padded.hpp"
 #include "freqcap/kernels/conv2d_pointwise.hpp"
 #include "freqcap/kernels/conv2d_shape.hpp"
 #include "freqcap/kernels/elementwise.hpp"

@@ -156,37 +156,68 @@ void conv_gemm_block(const Conv2dShape& s, const float* x, const float* wp, cons
   }
 }
 
-/// y = conv(x, w) + bias (bias may be nullptr); shapes as kernels::conv2d_forward.
-/// Work items are (image, group, pixel chunk, row block); chunks shrink and
-/// row blocks appear only when there are fewer items than twice the threads.
-template <class Micro>
-void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
-  constexpr std::size_t MR = Micro::MR, NR = Micro::NR;
-  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(), ohw = s.col_cols(),
-                    hw = s.in_h * s.in_w, per_group = packed_weights_size<Micro>(kg, kk);
+/// A convolution's weights packed per group by pack_weights (group g at
+/// packed + g * per_group) and each output channel's start (bias or 0), in
+/// the calling thread's scratch.
+struct ConvWeights {
+  const float* packed;
+  const float* init;
+  std::size_t per_group;
+};
+template <class Micro> ConvWeights pack_conv_weights(const Conv2dShape& s, const float* w, const float* bias) {
+  const std::size_t kg = s.out_per_group(), kk = s.col_rows(), per_group = packed_weights_size<Micro>(kg, kk);
   float* wp = scratch(Scratch::conv_weights).data(per_group * s.groups + s.out_channels);
   for (std::size_t g = 0; g < s.groups; ++g) pack_weights<Micro>(w + g * kg * kk, kg, kk, wp + g * per_group);
-  float* init = wp + per_group * s.groups;  // what the GEMM starts each output row from
+  float* init = wp + per_group * s.groups;
   for (std::size_t i = 0; i < s.out_channels; ++i) init[i] = bias ? bias[i] : 0.0f;
+  return {wp, init, per_group};
+}
 
-  const int threads = gemm_threads(s.out_channels, s.batch * ohw, kk);
+/// One work item: image n, group g, output rows [i0, i1) of the group, pixels [q0, q1).
+struct ConvItem {
+  std::size_t n, g, i0, i1, q0, q1;
+};
+/// A convolution's work items (image, group, pixel chunk, row block) over
+/// `pixels` output pixels per image: chunks shrink and row blocks appear only
+/// when there are fewer items than twice the threads.
+struct ConvItems {
+  int threads;
+  std::size_t groups, pixels, chunk, chunks, mparts, mpanels, mr;
+  std::ptrdiff_t count(std::size_t batch) const {
+    return static_cast<std::ptrdiff_t>(batch * groups * chunks * mparts);
+  }
+  ConvItem at(std::size_t it, std::size_t rows) const {
+    const std::size_t part = it % mparts, ch = (it / mparts) % chunks, image = it / (mparts * chunks);
+    const std::size_t q0 = ch * chunk;
+    return {image / groups, image % groups, mpanels * part / mparts * mr,
+            std::min(rows, mpanels * (part + 1) / mparts * mr), q0, std::min(pixels, q0 + chunk)};
+  }
+};
+template <class Micro> ConvItems conv_items(const Conv2dShape& s, std::size_t pixels) {
+  constexpr std::size_t NR = Micro::NR;
+  const int threads = gemm_threads(s.out_channels, s.batch * s.col_cols(), s.col_rows());
   const std::size_t images = s.batch * s.groups, want = threads > 1 ? 2 * std::size_t(threads) : 1,
-                    mpanels = ceil_div(kg, MR);
-  std::size_t chunks = ceil_div(ohw, kConvPixelChunk);
-  if (images * chunks < want) chunks = std::min(ceil_div(ohw, NR), ceil_div(want, images));
-  const std::size_t chunk = ceil_div(ceil_div(ohw, chunks), NR) * NR;
-  chunks = ceil_div(ohw, chunk);
+                    mpanels = ceil_div(s.out_per_group(), Micro::MR);
+  std::size_t chunks = ceil_div(pixels, kConvPixelChunk);
+  if (images * chunks < want) chunks = std::min(ceil_div(pixels, NR), ceil_div(want, images));
+  const std::size_t chunk = ceil_div(ceil_div(pixels, chunks), NR) * NR;
+  chunks = ceil_div(pixels, chunk);
   const std::size_t mparts = images * chunks < want ? std::min(mpanels, ceil_div(want, images * chunks)) : 1;
+  return {threads, s.groups, pixels, chunk, chunks, mparts, mpanels, Micro::MR};
+}
 
-  const auto items = static_cast<std::ptrdiff_t>(images * chunks * mparts);
-FREQCAP_OMP(parallel for schedule(static) num_threads(threads) if (threads > 1))
-  for (std::ptrdiff_t item = 0; item < items; ++item) {
-    const std::size_t it = std::size_t(item), part = it % mparts, ch = (it / mparts) % chunks,
-                      image = it / (mparts * chunks), n = image / s.groups, g = image % s.groups;
-    const std::size_t i0 = mpanels * part / mparts * MR, i1 = std::min(kg, mpanels * (part + 1) / mparts * MR);
-    const std::size_t q0 = ch * chunk, q1 = std::min(ohw, q0 + chunk);
-    conv_gemm_block<Micro>(s, x + (n * s.in_channels + g * cg) * hw, wp + g * per_group, init + g * kg, kg, i0,
-                           i1, y + (n * s.out_channels + g * kg) * ohw, ohw, q0, q1);
+/// y = conv(x, w) + bias (bias may be nullptr); shapes as kernels::conv2d_forward.
+template <class Micro>
+void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), ohw = s.col_cols(), hw = s.in_h * s.in_w;
+  const ConvWeights wts = pack_conv_weights<Micro>(s, w, bias);
+  const ConvItems items = conv_items<Micro>(s, ohw);
+FREQCAP_OMP(parallel for schedule(static) num_threads(items.threads) if (items.threads > 1))
+  for (std::ptrdiff_t item = 0; item < items.count(s.batch); ++item) {
+    const ConvItem c = items.at(std::size_t(item), kg);
+    conv_gemm_block<Micro>(s, x + (c.n * s.in_channels + c.g * cg) * hw, wts.packed + c.g * wts.per_group,
+                           wts.init + c.g * kg, kg, c.i0, c.i1, y + (c.n * s.out_channels + c.g * kg) * ohw, ohw,
+                           c.q0, c.q1);
   }
 }
 

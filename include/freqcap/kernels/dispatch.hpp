@@ -7,7 +7,7 @@
 
 #include "freqcap/kernels/table.hpp"
 #include "freqcap/kernels/conv2d_depthwise_plane.hpp"
-#include "freqcap/kernels/conv2d_packed.hpp"
+#include "freqcap/kernels/conv2d_padded.hpp"
 #include "freqcap/kernels/conv2d_depthwise_small.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
@@ -57,7 +57,7 @@ inline KernelTable make_scalar_table() {
   t.layer_norm = &layer_norm_scalar<float>;
   t.layer_norm_backward = &layer_norm_backward_scalar<float>;
   t.sgemm = &gemm_scalar<float>;
-  t.conv2d_packed = &conv2d_forward_packed<ScalarMicro>;
+  t.conv2d_packed = &conv2d_forward_gemm<ScalarMicro>;
   t.depthwise_plane = &depthwise_plane_scalar;
   t.depthwise_plane_grad = &depthwise_plane_grad_scalar;
   t.depthwise_planes = &depthwise_planes_scalar;

@@ -18,20 +18,33 @@
 
 namespace freqcap::kernels::detail {
 
+/// A B panel read in place rather than packed: row p is the NR floats at
+/// base + offs[p], any alignment (a tap of a padded image, conv2d_padded.hpp).
+struct OffsetRows {
+  const float* base;
+  const std::ptrdiff_t* offs;
+};
+/// Row p of a B panel, packed (NR floats per row) or in place.
+template <std::size_t NR> const float* b_row(const float* b, std::size_t p) { return b + p * NR; }
+template <std::size_t NR> const float* b_row(OffsetRows b, std::size_t p) { return b.base + b.offs[p]; }
+
 /// The micro-kernel contract in plain loops: C[0:mr, 0:nr] += A_p * B_p, with
-/// A_p kc x MR and B_p kc x NR packed as below, or with `init` C[i, j] =
-/// init[i] + (A_p * B_p)[i, j] without reading C (a convolution's first K
-/// block writes bias + product). The scalar table runs the packed convolution
-/// (conv2d_packed.hpp) with it: the twin the SIMD micro-kernels are tested
-/// against there.
+/// A_p kc x MR packed as below and B_p kc x NR packed as below or read in place
+/// (OffsetRows), or with `init` C[i, j] = init[i] + (A_p * B_p)[i, j] without
+/// reading C (a convolution's first K block writes bias + product). The scalar
+/// table runs the convolutions (conv2d_packed.hpp, conv2d_padded.hpp) with it:
+/// the twin the SIMD micro-kernels are tested against there.
 struct ScalarMicro {
   static constexpr std::size_t MR = 4, NR = 8, MC = 128, KC = 256, NC = 2048;
-  static void run(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, std::size_t mr,
-                  std::size_t nr, const float* init = nullptr) {
+  template <class B>
+  static void run(std::size_t kc, const float* a, B b, float* c, std::size_t ldc, std::size_t mr, std::size_t nr,
+                  const float* init = nullptr) {
     float acc[MR][NR] = {};
-    for (std::size_t p = 0; p < kc; ++p, a += MR, b += NR)
+    for (std::size_t p = 0; p < kc; ++p, a += MR) {
+      const float* bp = b_row<NR>(b, p);
       for (std::size_t i = 0; i < MR; ++i)
-        for (std::size_t j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+        for (std::size_t j = 0; j < NR; ++j) acc[i][j] += a[i] * bp[j];
+    }
     for (std::size_t i = 0; i < mr; ++i)
       for (std::size_t j = 0; j < nr; ++j) c[i * ldc + j] = (init ? init[i] : c[i * ldc + j]) + acc[i][j];
   }

@@ -104,8 +104,9 @@ using DepthwisePlanesInputGradFn = void (*)(const Conv2dShape& s, const float* d
 using DepthwiseChannelsGradFn = void (*)(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                          std::size_t c0, std::size_t c1);
 
-/// y = conv(x, w) + bias (bias may be nullptr) by the packed implicit-im2col
-/// GEMM; see kernels/conv2d_packed.hpp.
+/// y = conv(x, w) + bias (bias may be nullptr) by an implicit-im2col GEMM:
+/// read in place from a padded copy of the image where that pays, else from
+/// B panels packed from it; see kernels/conv2d_padded.hpp, conv2d_packed.hpp.
 using Conv2dPackedFn = void (*)(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
 
 /// Every float32 kernel of one ISA. Adding a kernel = one field here plus one

@@ -4,7 +4,7 @@
 // simd/gemv.inc instead of packing it.
 #pragma once
 
-#include "freqcap/kernels/conv2d_packed.hpp"
+#include "freqcap/kernels/conv2d_padded.hpp"
 #include "freqcap/kernels/gemm_blocked.hpp"
 #include "freqcap/kernels/avx2/vec.hpp"
 #include "freqcap/kernels/avx2/gemv.hpp"
@@ -38,9 +38,10 @@ inline void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
                                            beta, c, ldc);
 }
 
-/// y = conv(x, w) + bias by the packed implicit-im2col GEMM; see kernels/conv2d_packed.hpp.
+/// y = conv(x, w) + bias by an implicit-im2col GEMM: padded-direct where it pays, else
+/// packed; see kernels/conv2d_padded.hpp and kernels/conv2d_packed.hpp.
 inline void conv2d_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
-  kernels::detail::conv2d_forward_packed<GemmMicro>(s, x, w, bias, y);
+  kernels::detail::conv2d_forward_gemm<GemmMicro>(s, x, w, bias, y);
 }
 
 }  // namespace freqcap::kernels::avx2
