@@ -508,7 +508,7 @@ template <class Micro> void check_padded_direct(const fk::Conv2dShape& s, bool b
 }
 }  // namespace
 
-TEST_CASE("padded-direct stride-1 convolution equals the packed path bit for bit", "[kernels]") {
+TEST_CASE("padded-direct convolution equals the packed path bit for bit", "[kernels]") {
   struct Named { const char* name; fk::Conv2dShape s; };
   const Named cases[] = {
       {"3x3 pad 1 on 16x18", conv_shape(2, 5, 16, 18, 7, 3, 1, 1, 1, 1)},
@@ -519,11 +519,16 @@ TEST_CASE("padded-direct stride-1 convolution equals the packed path bit for bit
       {"1x1 pad 1", conv_shape(2, 4, 6, 7, 3, 1, 1, 1, 1, 1)},
       {"3x3 64 -> 128 on 4x4: row blocks over threads", conv_shape(1, 64, 4, 4, 128, 3, 1, 1, 1, 1)},
       {"3x3 32 -> 40 on 28x28, batch 3: many pixel chunks", conv_shape(3, 32, 28, 28, 40, 3, 1, 1, 1, 1)},
+      {"3x3 stride 2 pad 1 on 17x20 (odd rows: phase planes of unequal extent)", conv_shape(2, 3, 17, 20, 16, 3, 2, 1, 1, 1)},
+      {"3x3 stride 2 no pad on 16x16", conv_shape(1, 5, 16, 16, 7, 3, 2, 0, 1, 1)},
+      {"11x11 stride 4 pad 2 on 67x70 (AlexNet's first conv)", conv_shape(1, 3, 67, 70, 9, 11, 4, 2, 1, 1)},
+      {"5x5 stride 3 dilation 2 pad 4 groups 3", conv_shape(2, 9, 19, 23, 6, 5, 3, 4, 2, 3)},
+      {"1x1 stride 2 (ResNet's downsample)", conv_shape(2, 8, 9, 12, 5, 1, 2, 0, 1, 1)},
+      {"7x7 stride 2 pad 3, 64 -> 24 on 31x33: K blocks", conv_shape(1, 64, 31, 33, 24, 7, 2, 3, 1, 1)},
   };
   for (const Named& cs : cases)
     for (bool bias_on : {true, false}) {
       INFO(cs.name << (bias_on ? ", bias" : ", no bias"));
-      REQUIRE(fk::detail::padded_direct_applies(cs.s));
       check_padded_direct<fk::detail::ScalarMicro>(cs.s, bias_on);
 #if FREQCAP_KERNELS_X86
       if (fk::isa_supported(Isa::avx2)) check_padded_direct<fk::avx2::GemmMicro>(cs.s, bias_on);
@@ -533,12 +538,14 @@ TEST_CASE("padded-direct stride-1 convolution equals the packed path bit for bit
       }
 #endif
     }
-  // Which shapes the kernels' conv2d_packed sends to it: stride 1, not
-  // pointwise, and junk columns adding at most 1/8 more micro-kernel panels.
+  // Which shapes the kernels' conv2d_packed sends to it: not pointwise,
+  // strided only with kernels of 7x7 and up, and junk columns adding at most
+  // 1/8 more micro-kernel panels.
   using Scalar = fk::detail::ScalarMicro;  // 8 pixels per panel
   CHECK(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 3, 1, 1, 1, 1)));  // 136 panels vs 128
   CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 8, 8, 8, 3, 1, 1, 1, 1)));  // 10 vs 8
-  CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 3, 2, 1, 1, 1)));
+  CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 64, 64, 8, 3, 2, 1, 1, 1)));
+  CHECK(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 3, 64, 64, 8, 7, 2, 3, 1, 1)));  // 32 x 35 pixels vs 32 x 32
   CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 1, 1, 0, 1, 1)));
 }
 

@@ -1,15 +1,19 @@
-// 2-D convolution forward for stride 1 without packing the image: the input
-// is copied once into a zero-padded buffer [N, C, H + 2 pad_h, W + 2 pad_w],
-// where every tap (c, ki, kj) of every output pixel is a fixed offset from the
-// pixel's own place. Output pixels are taken in padded-width rows ("virtual"
-// pixels q = oy * Wp + ox, ox < Wp), so the im2col matrix's row r is the
-// padded buffer itself shifted by offs[r], and the micro-kernel reads its B
-// rows in place (GemmMicro::run with OffsetRows) instead of from packed panels.
-// The (kernel_w - 1) * dilation_w columns past each output row are junk
-// computed and then dropped when the block is copied to y. Same weights
-// packing, K order and blocking as conv2d_packed.hpp, so the two give the same
-// bits; this one skips the per-K-block packing of B, which pays unless the
-// junk columns add many micro-kernel panels (padded_direct_pays).
+// 2-D convolution forward without packing the image ("padded-direct"). The
+// input is copied once into zero-padded phase planes: with strides (sh, sw),
+// channel c of the padded image xpad [Hp, Wp] (Hp = H + 2 pad_h) becomes
+// sh * sw planes [Hq, Wq] (Hq = ceil(Hp / sh)), plane (p, q) holding
+// xpad[sh i + p, sw j + q] at [i, j]; at stride 1 that is the padded image
+// itself. Tap (c, ki, kj) of output pixel (oy, ox) then reads plane
+// ((ki dh) % sh, (kj dw) % sw) at row oy + (ki dh) / sh, column
+// ox + (kj dw) / sw: a fixed offset from the pixel's "virtual" index
+// q = oy * Wq + ox. So the im2col matrix's row r is the buffer shifted by
+// offs[r], and the micro-kernel reads its B rows in place (GemmMicro::run
+// with OffsetRows) instead of from packed panels. Each virtual row's
+// Wq - OW columns past the output row are junk, computed and dropped when the
+// block is copied to y. Same weights packing, K order and blocking as
+// conv2d_packed.hpp, so the two give the same bits; this one skips the
+// per-K-block packing of B, which pays unless the junk columns add many
+// micro-kernel panels (padded_direct_pays).
 #pragma once
 
 #include <algorithm>
@@ -24,9 +28,21 @@
 
 namespace freqcap::kernels::detail {
 
-/// Whether conv2d_forward_padded can run s: stride 1 both ways (any padding,
-/// dilation and groups).
-inline bool padded_direct_applies(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1; }
+/// The phase-plane layout of conv2d_forward_padded for shape s.
+struct PhasePlanes {
+  std::size_t hq, wq;  ///< one phase plane's rows and columns
+  std::size_t plane;   ///< floats per input channel: sh * sw phase planes
+  explicit PhasePlanes(const Conv2dShape& s)
+      : hq(ceil_div(s.in_h + 2 * s.pad_h, s.stride_h)),
+        wq(ceil_div(s.in_w + 2 * s.pad_w, s.stride_w)),
+        plane(s.stride_h * s.stride_w * hq * wq) {}
+  /// Where tap (c, ki, kj) of virtual pixel 0 reads.
+  std::ptrdiff_t offset(const Conv2dShape& s, std::size_t c, std::size_t ki, std::size_t kj) const {
+    const std::size_t dy = ki * s.dilation_h, dx = kj * s.dilation_w;
+    const std::size_t phase = (dy % s.stride_h) * s.stride_w + dx % s.stride_w;
+    return std::ptrdiff_t(c * plane + phase * hq * wq + dy / s.stride_h * wq + dx / s.stride_w);
+  }
+};
 
 /// Micro-kernel panels (NR output pixels each) one image's group takes when
 /// its `pixels` are split into conv_items' chunks.
@@ -35,43 +51,56 @@ template <class Micro> std::size_t conv_panels(const Conv2dShape& s, std::size_t
   return pixels / chunk * ceil_div(chunk, Micro::NR) + ceil_div(pixels % chunk, Micro::NR);
 }
 
-/// Whether it beats the packed path: its junk columns cost at most 1/8 more
-/// micro-kernel panels than the packed path runs (which then spends its time
-/// packing). On Zen 4, one thread: 0.77-0.92x the packed time on 3x3 layers
-/// from 7x7 to 56x56, 1.07x on 13x13 (7 panels against 6), 1.13x on 8x8 (3
-/// against 2); see docs/kernels.md.
+/// Whether it beats the packed path: not pointwise (a plain GEMM); strided
+/// only with kernels of 7x7 and up (stems: 0.66-0.81x the packed time;
+/// strided 3x3 and 1x1 layers measured 0.94-1.5x, their taps reading from
+/// twice as many phase rows); and its junk columns adding at most 1/8 more
+/// micro-kernel panels than the packed path runs (8x8 3x3 layers: 3 panels
+/// against 2, 1.13-1.25x; 13x13: 7 against 6, 1.06-1.17x). docs/kernels.md
+/// has the measurements.
 template <class Micro> bool padded_direct_pays(const Conv2dShape& s) {
-  if (!padded_direct_applies(s) || s.is_pointwise()) return false;
-  const std::size_t wpad = s.in_w + 2 * s.pad_w;
-  return 8 * conv_panels<Micro>(s, s.out_h() * wpad) <= 9 * conv_panels<Micro>(s, s.col_cols());
+  if (s.is_pointwise()) return false;
+  if ((s.stride_h > 1 || s.stride_w > 1) && s.kernel_h * s.kernel_w < 49) return false;
+  return 8 * conv_panels<Micro>(s, s.out_h() * PhasePlanes(s).wq) <= 9 * conv_panels<Micro>(s, s.col_cols());
 }
 
-/// Copies x [planes, H, W] into xp [planes, H + 2 pad_h, W + 2 pad_w] with zero borders.
-inline void pad_planes(const Conv2dShape& s, std::size_t planes, const float* x, float* xp) {
-  const std::size_t h = s.in_h, w = s.in_w, wp = w + 2 * s.pad_w, hp = h + 2 * s.pad_h;
-  const auto n = static_cast<std::ptrdiff_t>(planes);
-FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(planes * hp * wp)))
-  for (std::ptrdiff_t p = 0; p < n; ++p) {
-    const float* src = x + std::size_t(p) * h * w;
-    float* dst = xp + std::size_t(p) * hp * wp;
-    std::fill(dst, dst + s.pad_h * wp, 0.0f);
-    dst += s.pad_h * wp;
-    for (std::size_t iy = 0; iy < h; ++iy, dst += wp, src += w) {
-      std::fill(dst, dst + s.pad_w, 0.0f);
-      std::copy(src, src + w, dst + s.pad_w);
-      std::fill(dst + s.pad_w + w, dst + wp, 0.0f);
+/// Splits x [channels, H, W] into xp [channels, sh * sw, Hq, Wq], the zero-padded phase planes.
+inline void split_phases(const Conv2dShape& s, std::size_t channels, const float* x, float* xp) {
+  const PhasePlanes pp(s);
+  const std::size_t sh = s.stride_h, sw = s.stride_w, h = s.in_h, w = s.in_w;
+  const auto n = static_cast<std::ptrdiff_t>(channels * sh * sw);
+FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(channels * pp.plane)))
+  for (std::ptrdiff_t cp = 0; cp < n; ++cp) {
+    const std::size_t c = std::size_t(cp) / (sh * sw), p = std::size_t(cp) / sw % sh, q = std::size_t(cp) % sw;
+    float* dst = xp + std::size_t(cp) * pp.hq * pp.wq;
+    // Phase columns j whose input column sw j + q - pad_w lies in [0, w).
+    const std::size_t jlo = std::min(pp.wq, ceil_div(s.pad_w > q ? s.pad_w - q : 0, sw)),
+                      jhi = std::clamp(ceil_div(w + s.pad_w > q ? w + s.pad_w - q : 0, sw), jlo, pp.wq);
+    for (std::size_t i = 0; i < pp.hq; ++i, dst += pp.wq) {
+      const std::size_t r = sh * i + p;  // row of the padded image
+      if (r < s.pad_h || r >= s.pad_h + h || jlo == jhi) {
+        std::fill(dst, dst + pp.wq, 0.0f);
+        continue;
+      }
+      const float* src = x + (c * h + r - s.pad_h) * w + (sw * jlo + q - s.pad_w);
+      std::fill(dst, dst + jlo, 0.0f);
+      if (sw == 1) std::copy(src, src + (jhi - jlo), dst + jlo);
+      else if (sw == 2)  // a constant stride the compiler vectorises
+        for (std::size_t j = 0; j < jhi - jlo; ++j) dst[jlo + j] = src[2 * j];
+      else
+        for (std::size_t j = 0; j < jhi - jlo; ++j) dst[jlo + j] = src[sw * j];
+      std::fill(dst + jhi, dst + pp.wq, 0.0f);
     }
-    std::fill(dst, dst + s.pad_h * wp, 0.0f);
   }
 }
 
-/// y[i, oy, ox] = init[i] + sum_r w[i, r] xg[offs[r] + oy * wp + ox] for rows
+/// y[i, oy, ox] = init[i] + sum_r w[i, r] xg[offs[r] + oy * wq + ox] for rows
 /// i in [i0, i1) (i0 a multiple of MR) and the virtual pixels [q0, q1) of one
 /// group; the block is computed into scratch and its valid columns (ox < ow)
 /// copied to y (row stride ldy).
 template <class Micro>
 void padded_gemm_block(const float* xg, const std::ptrdiff_t* offs, std::size_t k, const float* wp,
-                       const float* init, std::size_t m, std::size_t i0, std::size_t i1, std::size_t wpad,
+                       const float* init, std::size_t m, std::size_t i0, std::size_t i1, std::size_t wq,
                        std::size_t ow, float* y, std::size_t ldy, std::size_t q0, std::size_t q1) {
   constexpr std::size_t MR = Micro::MR, NR = Micro::NR, KC = Micro::KC;
   const std::size_t nc = q1 - q0, ldt = ceil_div(nc, NR) * NR, mp = ceil_div(m, MR) * MR;
@@ -87,7 +116,7 @@ void padded_gemm_block(const float* xg, const std::ptrdiff_t* offs, std::size_t 
     }
   }
   for (std::size_t q = q0; q < q1;) {  // one virtual row's segment at a time
-    const std::size_t oy = q / wpad, ox = q % wpad, e = std::min(wpad, ox + (q1 - q));
+    const std::size_t oy = q / wq, ox = q % wq, e = std::min(wq, ox + (q1 - q));
     if (ox < ow)
       for (std::size_t i = i0; i < i1; ++i) {
         const float* src = t + (i - i0) * ldt + (q - q0);
@@ -97,34 +126,31 @@ void padded_gemm_block(const float* xg, const std::ptrdiff_t* offs, std::size_t 
   }
 }
 
-/// y = conv(x, w) + bias (bias may be nullptr) for padded_direct_applies(s);
-/// work items as conv2d_forward_packed's, over virtual pixels.
+/// y = conv(x, w) + bias (bias may be nullptr), any shape; work items as
+/// conv2d_forward_packed's, over virtual pixels.
 template <class Micro>
 void conv2d_forward_padded(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
   constexpr std::size_t NR = Micro::NR;
-  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(), ohw = s.col_cols(),
-                    ow = s.out_w(), wpad = s.in_w + 2 * s.pad_w, plane = (s.in_h + 2 * s.pad_h) * wpad,
-                    virt = s.out_h() * wpad;
+  const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(), ohw = s.col_cols();
+  const PhasePlanes pp(s);
   // The last B panel reads up to NR + the widest tap's columns past its group's planes.
-  const std::size_t padded = s.batch * s.in_channels * plane, tail = NR + (s.kernel_w - 1) * s.dilation_w;
-  float* xp = scratch(Scratch::im2col).data(padded + tail);
-  pad_planes(s, s.batch * s.in_channels, x, xp);
-  std::fill(xp + padded, xp + padded + tail, 0.0f);
+  const std::size_t planes = s.batch * s.in_channels * pp.plane, tail = NR + (s.kernel_w - 1) * s.dilation_w;
+  float* xp = scratch(Scratch::im2col).data(planes + tail);
+  split_phases(s, s.batch * s.in_channels, x, xp);
+  std::fill(xp + planes, xp + planes + tail, 0.0f);
   thread_local std::vector<std::ptrdiff_t> offs;
   offs.resize(kk);
-  for (std::size_t r = 0; r < kk; ++r) {
-    const std::size_t c = r / (s.kernel_h * s.kernel_w), ki = r / s.kernel_w % s.kernel_h, kj = r % s.kernel_w;
-    offs[r] = std::ptrdiff_t(c * plane + ki * s.dilation_h * wpad + kj * s.dilation_w);
-  }
+  for (std::size_t r = 0; r < kk; ++r)
+    offs[r] = pp.offset(s, r / (s.kernel_h * s.kernel_w), r / s.kernel_w % s.kernel_h, r % s.kernel_w);
   const ConvWeights wts = pack_conv_weights<Micro>(s, w, bias);
-  const ConvItems items = conv_items<Micro>(s, virt);
+  const ConvItems items = conv_items<Micro>(s, s.out_h() * pp.wq);
   const std::ptrdiff_t* o = offs.data();
 FREQCAP_OMP(parallel for schedule(static) num_threads(items.threads) if (items.threads > 1))
   for (std::ptrdiff_t item = 0; item < items.count(s.batch); ++item) {
     const ConvItem c = items.at(std::size_t(item), kg);
-    padded_gemm_block<Micro>(xp + (c.n * s.in_channels + c.g * cg) * plane, o, kk, wts.packed + c.g * wts.per_group,
-                             wts.init + c.g * kg, kg, c.i0, c.i1, wpad, ow, y + (c.n * s.out_channels + c.g * kg) * ohw,
-                             ohw, c.q0, c.q1);
+    padded_gemm_block<Micro>(xp + (c.n * s.in_channels + c.g * cg) * pp.plane, o, kk,
+                             wts.packed + c.g * wts.per_group, wts.init + c.g * kg, kg, c.i0, c.i1, pp.wq,
+                             s.out_w(), y + (c.n * s.out_channels + c.g * kg) * ohw, ohw, c.q0, c.q1);
   }
 }
 
