@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <random>
 #include <utility>
 #include <string>
 #include <vector>
@@ -265,6 +266,59 @@ TEST_CASE("a decoded image runs through preprocessing and a backbone", "[backbon
   const Tensor<float> f = net->extract_features(x.reshape(Shape{1, 3, 96, 96}));
   CHECK(f.shape() == Shape{1, 1280, 3, 3});
   CHECK(std::isfinite(max_abs(f)));
+}
+
+TEST_CASE("Conv2dNormActivation folds BatchNorm into the convolution for inference only", "[backbones]") {
+  // Random BN statistics and affine terms (not the 1 / 0 of a fresh layer),
+  // every activation, stride 1 and 2, a depthwise one: the folded inference
+  // forward equals the three modules run in turn within 1e-5 of the output
+  // scale (they round differently: w * a summed against a * sum w).
+  const std::pair<Act, ConvBNActOptions> cases[] = {
+      {Act::relu, ConvBNActOptions(5, 12, 3).act(Act::relu)},
+      {Act::relu6, ConvBNActOptions(5, 12, 3).stride(2).act(Act::relu6)},
+      {Act::silu, ConvBNActOptions(8, 8, 3).groups(8).act(Act::silu)},
+      {Act::none, ConvBNActOptions(5, 7, 1).act(Act::none)},
+  };
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const auto& [act, o] : cases) {
+    INFO("activation " << int(act) << ", stride " << o.stride() << ", groups " << o.groups());
+    auto block = conv_bn_act(o);
+    auto bn = block->at<nn::BatchNorm2d>(1);
+    REQUIRE(bn);
+    for (std::int64_t c = 0; c < o.out(); ++c) {
+      bn->running_mean.data()[c] = u(rng);
+      bn->running_var.data()[c] = 0.5f + 0.5f * (u(rng) + 1.0f);
+      bn->weight.value().data()[c] = 1.0f + 0.5f * u(rng);
+      bn->bias.value().data()[c] = 0.5f * u(rng);
+    }
+    block->train(false);
+    Tensor<float> x(Shape{2, o.in(), 9, 10});
+    for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = u(rng);
+    Tensor<float> folded, chained;
+    CHECK_FALSE(block->folds_batch_norm());  // a graph is being recorded
+    {
+      NoGradGuard ng;
+      CHECK(block->folds_batch_norm());
+      folded = block->forward(Var<float>(x)).value();
+      Var<float> h(x);
+      for (std::size_t i = 0; i < block->size(); ++i) h = (*block)[i]->forward(h);
+      chained = h.value();
+    }
+    REQUIRE(folded.shape() == chained.shape());
+    CHECK(relative_error(folded, chained) <= 1e-5);
+    // With a graph the block runs its three modules in turn; in training too.
+    const Tensor<float> with_graph = block->forward(Var<float>(x, true)).value();
+    CHECK(relative_error(with_graph, chained) == 0.0);
+    block->train(true);
+    NoGradGuard ng;
+    CHECK_FALSE(block->folds_batch_norm());
+  }
+  // An FR convolution is never folded (its weight is rebuilt from coefficients).
+  auto fr = conv_bn_act(ConvBNActOptions(4, 6, 3).fr(dct::FROptions{}));
+  fr->train(false);
+  NoGradGuard ng;
+  CHECK_FALSE(fr->folds_batch_norm());
 }
 
 TEST_CASE("make_divisible follows torchvision's rounding", "[backbones]") {

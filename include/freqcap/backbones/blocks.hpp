@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "freqcap/backbones/conv_norm_act.hpp"
 #include "freqcap/dct/fr_conv.hpp"
 #include "freqcap/dct/fr_linear.hpp"
 #include "freqcap/nn/nn.hpp"
@@ -174,24 +175,26 @@ inline void torchvision_init(nn::Module& root, LinearInit linear) {
   }
 }
 
-/// torchvision's Conv2dNormActivation: Sequential("0" Conv2d without bias,
-/// padding (k-1)/2; "1" BatchNorm2d; "2" activation unless Act::none).
-inline std::shared_ptr<nn::Sequential> conv_bn_act(const ConvBNActOptions& o) {
-  auto seq = std::make_shared<nn::Sequential>();
-  seq->push_back(make_conv(nn::Conv2dOptions(o.in(), o.out(), o.kernel())
-                               .stride(o.stride())
-                               .padding((o.kernel() - 1) / 2)
-                               .groups(o.groups())
-                               .bias(false),
-                           o.fr()));
-  seq->emplace_back<nn::BatchNorm2d>(nn::BatchNorm2dOptions(o.out()).eps(o.bn_eps()).momentum(o.bn_momentum()));
+/// torchvision's Conv2dNormActivation: "0" Conv2d without bias, padding
+/// (k-1)/2; "1" BatchNorm2d; "2" activation unless Act::none. Inference folds
+/// the BatchNorm into the convolution (backbones/conv_norm_act.hpp).
+inline std::shared_ptr<Conv2dNormActivation> conv_bn_act(const ConvBNActOptions& o) {
+  auto conv = make_conv(nn::Conv2dOptions(o.in(), o.out(), o.kernel())
+                            .stride(o.stride())
+                            .padding((o.kernel() - 1) / 2)
+                            .groups(o.groups())
+                            .bias(false),
+                        o.fr());
+  auto bn = std::make_shared<nn::BatchNorm2d>(nn::BatchNorm2dOptions(o.out()).eps(o.bn_eps()).momentum(o.bn_momentum()));
+  std::shared_ptr<nn::UnaryModule> act;
+  std::optional<kernels::Act> kind;
   switch (o.act()) {
     case Act::none: break;
-    case Act::relu: seq->emplace_back<nn::ReLU>(); break;
-    case Act::relu6: seq->emplace_back<nn::ReLU6>(); break;
-    case Act::silu: seq->emplace_back<nn::SiLU>(); break;
+    case Act::relu: act = std::make_shared<nn::ReLU>(), kind = kernels::Act::relu; break;
+    case Act::relu6: act = std::make_shared<nn::ReLU6>(), kind = kernels::Act::relu6; break;
+    case Act::silu: act = std::make_shared<nn::SiLU>(), kind = kernels::Act::silu; break;
   }
-  return seq;
+  return std::make_shared<Conv2dNormActivation>(std::move(conv), std::move(bn), std::move(act), kind);
 }
 
 /// y[n, c, h, w] = x[n, c, h, w] * s[n, c] for x [N, C, H, W], s [N, C, 1, 1]

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "freqcap/backbones/blocks.hpp"
@@ -33,12 +34,15 @@ class Bottleneck : public nn::UnaryModule {
       downsample->emplace_back<nn::BatchNorm2d>(out);
     }
   }
-  /// x [N, inplanes, H, W] -> [N, 4 planes, H/stride, W/stride].
+  /// x [N, inplanes, H, W] -> [N, 4 planes, H/stride, W/stride]. Inference
+  /// folds each BatchNorm into its convolution (conv_bn).
   Var<float> forward(const Var<float>& x) override {
-    Var<float> h = relu(bn1->forward(conv1->forward(x)));
-    h = relu(bn2->forward(conv2->forward(h)));
-    h = bn3->forward(conv3->forward(h));
-    return relu(add(h, downsample ? downsample->forward(x) : x));
+    Var<float> h = conv_bn(*conv1, *bn1, x, kernels::Act::relu);
+    h = conv_bn(*conv2, *bn2, h, kernels::Act::relu);
+    h = conv_bn(*conv3, *bn3, h, std::nullopt);
+    const Var<float> identity =
+        downsample ? conv_bn(*downsample->at<nn::Conv2d>(0), *downsample->at<nn::BatchNorm2d>(1), x, std::nullopt) : x;
+    return relu(add(h, identity));
   }
   std::shared_ptr<nn::Conv2d> conv1, conv2, conv3;
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2, bn3;
@@ -72,7 +76,7 @@ class ResNet50 : public Backbone {
   /// x [N, 3, H, W] -> layer4's output [N, 2048, ceil(H/32), ceil(W/32)].
   Var<float> features(const Var<float>& x) override {
     check_input(x.shape());
-    Var<float> h = maxpool->forward(relu(bn1->forward(conv1->forward(x))));
+    Var<float> h = maxpool->forward(conv_bn(*conv1, *bn1, x, kernels::Act::relu));
     for (auto& l : layers) h = l->forward(h);
     return h;
   }

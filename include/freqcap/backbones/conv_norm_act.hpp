@@ -1,0 +1,95 @@
+// Convolution + BatchNorm (+ activation) with the BatchNorm folded into the
+// convolution for inference: eval mode, no graph. One convolution then
+// writes the activations, and the activation runs in place on them, instead
+// of three passes over them and two more tensors. conv_bn runs that for any
+// pair of modules (ResNet's bottlenecks call it); Conv2dNormActivation is
+// torchvision's module of that name, a Sequential of "0" convolution, "1"
+// BatchNorm2d and "2" activation (names and state dicts as torchvision's),
+// folding the same way. Training, graphs and FR convolutions run the modules
+// in turn.
+//
+// Folding: with a = gamma / sqrt(running_var + eps), the convolution runs
+// with weights w * a (per output channel) and bias beta + (b - running_mean) * a,
+// b the convolution's own bias (0 without). It rounds differently from the
+// unfused chain (a * sum(w x) against sum((a w) x)); the parity tests against
+// PyTorch (1e-5 of the output scale) cover both paths.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "freqcap/kernels/elementwise.hpp"
+#include "freqcap/nn/nn.hpp"
+
+namespace freqcap::backbones {
+
+/// Whether conv_bn folds bn into conv now: no graph, both modules in eval
+/// mode, and bn keeping running statistics.
+inline bool folds_batch_norm(const nn::Conv2d& conv, const nn::BatchNorm2d& bn) {
+  return !grad_mode_enabled() && !conv.is_training() && !bn.is_training() && bn.options().track_running_stats();
+}
+
+/// act(bn(conv(x))) with bn folded into conv, whatever the modes; see the
+/// top of this file (conv_bn calls it when folds_batch_norm).
+inline Var<float> folded_conv_bn(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Var<float>& x,
+                                 std::optional<kernels::Act> act) {
+  const Tensor<float> w = conv.weight.value().contiguous();
+  const std::int64_t outs = w.dim(0), per = w.numel() / outs;
+  Tensor<float> wf = Tensor<float>::empty(w.shape()), bf = Tensor<float>::empty(Shape{outs});
+  for (std::int64_t o = 0; o < outs; ++o) {
+    // As batch_norm computes it in eval: rstd first, then times gamma.
+    const float rstd = 1.0f / std::sqrt(bn.running_var.data()[o] + static_cast<float>(bn.options().eps()));
+    const float a = bn.weight.defined() ? rstd * bn.weight.value().data()[o] : rstd;
+    const float b = conv.bias.defined() ? conv.bias.value().data()[o] : 0.0f;
+    const float beta = bn.bias.defined() ? bn.bias.value().data()[o] : 0.0f;
+    for (std::int64_t k = 0; k < per; ++k) wf.data()[o * per + k] = w.data()[o * per + k] * a;
+    bf.data()[o] = beta + (b - bn.running_mean.data()[o]) * a;
+  }
+  Var<float> y = conv2d(x, Var<float>(std::move(wf)), Var<float>(std::move(bf)), conv.options().params());
+  if (act) {
+    Tensor<float>& t = y.value();
+    kernels::activation_forward(*act, t.data(), t.data(), static_cast<std::size_t>(t.numel()));
+  }
+  return y;
+}
+
+/// act(bn(conv(x))) (no activation when act is empty): folded when
+/// folds_batch_norm, else the modules and the activation op in turn.
+inline Var<float> conv_bn(nn::Conv2d& conv, nn::BatchNorm2d& bn, const Var<float>& x,
+                          std::optional<kernels::Act> act) {
+  if (folds_batch_norm(conv, bn)) return folded_conv_bn(conv, bn, x, act);
+  Var<float> h = bn.forward(conv.forward(x));
+  return act ? freqcap::detail::activation(h, *act, kernels::act_name(*act)) : h;
+}
+
+/// torchvision's Conv2dNormActivation; see the top of this file.
+class Conv2dNormActivation : public nn::Sequential {
+ public:
+  /// conv, bn and act (nullptr: none) registered as "0", "1", "2"; `kind` is
+  /// the kernel act computes (std::nullopt without one).
+  Conv2dNormActivation(std::shared_ptr<nn::UnaryModule> conv, std::shared_ptr<nn::BatchNorm2d> bn,
+                       std::shared_ptr<nn::UnaryModule> act, std::optional<kernels::Act> kind)
+      : dense_conv_(std::dynamic_pointer_cast<nn::Conv2d>(conv)), bn_(bn), kind_(kind) {
+    push_back(std::move(conv));
+    push_back(std::move(bn));
+    if (act) push_back(std::move(act));
+  }
+
+  /// Whether forward folds now: a dense convolution and folds_batch_norm.
+  bool folds_batch_norm() const { return dense_conv_ && backbones::folds_batch_norm(*dense_conv_, *bn_); }
+
+  Var<float> forward(const Var<float>& x) override {
+    if (folds_batch_norm()) return folded_conv_bn(*dense_conv_, *bn_, x, kind_);
+    return Sequential::forward(x);
+  }
+
+ private:
+  std::shared_ptr<nn::Conv2d> dense_conv_;  ///< nullptr for an FR convolution (runs unfused)
+  std::shared_ptr<nn::BatchNorm2d> bn_;
+  std::optional<kernels::Act> kind_;
+};
+
+}  // namespace freqcap::backbones
