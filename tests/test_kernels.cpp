@@ -401,12 +401,16 @@ fk::Conv2dShape conv_shape(std::size_t n, std::size_t c, std::size_t h, std::siz
   s.groups = groups;
   return s;
 }
+/// A convolution shape and what the case exercises.
+struct NamedConv {
+  const char* name;
+  fk::Conv2dShape s;
+};
 }  // namespace
 
 TEST_CASE("conv2d (im2col and packed GEMM) matches direct loops, forward and backward", "[kernels]") {
   // Normalised error (floor 1) <= 2e-5 against the direct loops in double.
-  struct Named { const char* name; fk::Conv2dShape s; };
-  const Named cases[] = {
+  const NamedConv cases[] = {
       {"3x3 pad 1", conv_shape(2, 3, 9, 11, 5, 3, 1, 1, 1, 1)},
       {"3x3 stride 2", conv_shape(2, 4, 13, 10, 6, 3, 2, 1, 1, 1)},
       {"3x3 dilation 2", conv_shape(1, 3, 12, 12, 4, 3, 1, 2, 2, 1)},
@@ -444,7 +448,7 @@ TEST_CASE("conv2d (im2col and packed GEMM) matches direct loops, forward and bac
        conv_shape(2, 8, 9, 11, 24, 3, 1, 1, 1, 1)},
       {"5x5 stride 2 dilation 2 groups 3 on 3-wide rows", conv_shape(2, 9, 17, 3, 6, 5, 2, 4, 2, 3)},
   };
-  for (const Named& cs : cases) {
+  for (const NamedConv& cs : cases) {
     const auto& s = cs.s;
     const std::size_t nx = s.batch * s.in_channels * s.in_h * s.in_w;
     const std::size_t nw = s.out_channels * s.col_rows();
@@ -509,8 +513,7 @@ template <class Micro> void check_padded_direct(const fk::Conv2dShape& s, bool b
 }  // namespace
 
 TEST_CASE("padded-direct convolution equals the packed path bit for bit", "[kernels]") {
-  struct Named { const char* name; fk::Conv2dShape s; };
-  const Named cases[] = {
+  const NamedConv cases[] = {
       {"3x3 pad 1 on 16x18", conv_shape(2, 5, 16, 18, 7, 3, 1, 1, 1, 1)},
       {"3x3 pad 1 on 8x8 (junk columns a fifth of each row)", conv_shape(3, 16, 8, 8, 24, 3, 1, 1, 1, 1)},
       {"3x3 no pad, 64 -> 13 on 15x30: three K blocks, edge panels", conv_shape(1, 64, 15, 30, 13, 3, 1, 0, 1, 1)},
@@ -526,7 +529,7 @@ TEST_CASE("padded-direct convolution equals the packed path bit for bit", "[kern
       {"1x1 stride 2 (ResNet's downsample)", conv_shape(2, 8, 9, 12, 5, 1, 2, 0, 1, 1)},
       {"7x7 stride 2 pad 3, 64 -> 24 on 31x33: K blocks", conv_shape(1, 64, 31, 33, 24, 7, 2, 3, 1, 1)},
   };
-  for (const Named& cs : cases)
+  for (const NamedConv& cs : cases)
     for (bool bias_on : {true, false}) {
       INFO(cs.name << (bias_on ? ", bias" : ", no bias"));
       check_padded_direct<fk::detail::ScalarMicro>(cs.s, bias_on);
