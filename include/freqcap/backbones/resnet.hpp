@@ -42,7 +42,16 @@ class Bottleneck : public nn::UnaryModule {
     h = conv_bn(*conv3, *bn3, h, std::nullopt);
     const Var<float> identity =
         downsample ? conv_bn(*downsample->at<nn::Conv2d>(0), *downsample->at<nn::BatchNorm2d>(1), x, std::nullopt) : x;
-    return relu(add(h, identity));
+    if (grad_mode_enabled()) return relu(add(h, identity));
+    // Without a graph h is this block's own fresh tensor: sum and ReLU in place.
+    Tensor<float>& t = h.value();
+    const Tensor<float> id = identity.value().contiguous();
+    FREQCAP_CHECK(t.shape() == id.shape(), "Bottleneck: residual ", shape_str(id.shape()), " for output ",
+                  shape_str(t.shape()));
+    const auto n = static_cast<std::size_t>(t.numel());
+    kernels::add(t.data(), id.data(), t.data(), n);
+    kernels::activation_forward(kernels::Act::relu, t.data(), t.data(), n);
+    return h;
   }
   std::shared_ptr<nn::Conv2d> conv1, conv2, conv3;
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2, bn3;

@@ -52,8 +52,8 @@ template <class Micro> std::size_t conv_panels(const Conv2dShape& s, std::size_t
 }
 
 /// Whether it beats the packed path: not pointwise (a plain GEMM); strided
-/// only with kernels of 7x7 and up (stems: 0.66-0.81x the packed time;
-/// strided 3x3 and 1x1 layers measured 0.94-1.5x, their taps reading from
+/// only with kernels of 7x7 and up (stems: 0.65-0.81x the packed time;
+/// strided 3x3 and 1x1 layers measured 0.94-1.6x, their taps reading from
 /// twice as many phase rows); and its junk columns adding at most 1/8 more
 /// micro-kernel panels than the packed path runs (8x8 3x3 layers: 3 panels
 /// against 2, 1.13-1.25x; 13x13: 7 against 6, 1.06-1.17x). docs/kernels.md
