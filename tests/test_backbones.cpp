@@ -273,16 +273,16 @@ TEST_CASE("Conv2dNormActivation folds BatchNorm into the convolution for inferen
   // every activation, stride 1 and 2, a depthwise one: the folded inference
   // forward equals the three modules run in turn within 1e-5 of the output
   // scale (they round differently: w * a summed against a * sum w).
-  const std::pair<Act, ConvBNActOptions> cases[] = {
-      {Act::relu, ConvBNActOptions(5, 12, 3).act(Act::relu)},
-      {Act::relu6, ConvBNActOptions(5, 12, 3).stride(2).act(Act::relu6)},
-      {Act::silu, ConvBNActOptions(8, 8, 3).groups(8).act(Act::silu)},
-      {Act::none, ConvBNActOptions(5, 7, 1).act(Act::none)},
+  const ConvBNActOptions cases[] = {
+      ConvBNActOptions(5, 12, 3).act(Act::relu),
+      ConvBNActOptions(5, 12, 3).stride(2).act(Act::relu6),
+      ConvBNActOptions(8, 8, 3).groups(8).act(Act::silu),
+      ConvBNActOptions(5, 7, 1).act(Act::none),
   };
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (const auto& [act, o] : cases) {
-    INFO("activation " << int(act) << ", stride " << o.stride() << ", groups " << o.groups());
+  for (const ConvBNActOptions& o : cases) {
+    INFO("activation " << int(o.act()) << ", stride " << o.stride() << ", groups " << o.groups());
     auto block = conv_bn_act(o);
     auto bn = block->at<nn::BatchNorm2d>(1);
     REQUIRE(bn);

@@ -3,8 +3,9 @@
 // (kernels/gemm_blocked.hpp) are filled from x [C/groups, H, W] one output-row
 // segment at a time, so no im2col matrix is written and read back, and the
 // weights are packed once per call instead of once per pixel chunk. Any
-// stride, padding, dilation and groups. Each ISA instantiates
-// conv2d_forward_packed with its micro-kernel; the scalar table uses
+// stride, padding, dilation and groups. Each ISA's conv2d_packed runs it
+// through conv2d_forward_gemm (conv2d_padded.hpp), which takes the
+// padded-direct path instead where that pays; the scalar table uses
 // ScalarMicro, the twin the tests compare the SIMD versions with.
 #pragma once
 

@@ -106,9 +106,8 @@ enum class ClassifierOptimizer { adam, sgd };
 /// The recipe: Adam or SGD with momentum (weight decay optional), batches of
 /// `batch` from a shuffle of the first `train_count` items (0 = all), lr
 /// warmup over `warmup_steps` (-1: min(200, one epoch)) then cosine decay to
-/// lr * final_lr_fraction,
-/// gradients optionally clipped to a global L2 norm of `clip`, and an
-/// optionally label-smoothed cross-entropy.
+/// lr * final_lr_fraction, gradients optionally clipped to a global L2 norm
+/// of `clip`, and an optionally label-smoothed cross-entropy.
 struct ClassifierTrainOptions {
   int epochs = 10;
   std::int64_t batch = 64;
