@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "freqcap/core/threads.hpp"
 #include "freqcap/kernels/conv2d.hpp"
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
@@ -524,6 +525,8 @@ TEST_CASE("padded-direct convolution equals the packed path bit for bit", "[kern
       {"3x3 32 -> 40 on 28x28, batch 3: many pixel chunks", conv_shape(3, 32, 28, 28, 40, 3, 1, 1, 1, 1)},
       {"3x3 stride 2 pad 1 on 17x20 (odd rows: phase planes of unequal extent)", conv_shape(2, 3, 17, 20, 16, 3, 2, 1, 1, 1)},
       {"3x3 stride 2 no pad on 16x16", conv_shape(1, 5, 16, 16, 7, 3, 2, 0, 1, 1)},
+      {"3x3 stride 2 pad 1, 16 -> 24 on 24x24, batch 5: each image split where it runs",
+       conv_shape(5, 16, 24, 24, 24, 3, 2, 1, 1, 1)},
       {"11x11 stride 4 pad 2 on 67x70 (AlexNet's first conv)", conv_shape(1, 3, 67, 70, 9, 11, 4, 2, 1, 1)},
       {"5x5 stride 3 dilation 2 pad 4 groups 3", conv_shape(2, 9, 19, 23, 6, 5, 3, 4, 2, 3)},
       {"1x1 stride 2 (ResNet's downsample)", conv_shape(2, 8, 9, 12, 5, 1, 2, 0, 1, 1)},
@@ -541,15 +544,19 @@ TEST_CASE("padded-direct convolution equals the packed path bit for bit", "[kern
       }
 #endif
     }
-  // Which shapes the kernels' conv2d_packed sends to it: not pointwise,
-  // strided only with kernels of 7x7 and up, and junk columns adding at most
-  // 1/8 more micro-kernel panels.
+  // Which shapes the kernels' conv2d_packed sends to it: not 1x1, strided
+  // 3x3 only when each image is split where it runs (one thread, or two
+  // images a thread), and junk columns adding at most 1/8 more micro-kernel
+  // panels.
   using Scalar = fk::detail::ScalarMicro;  // 8 pixels per panel
   CHECK(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 3, 1, 1, 1, 1)));  // 136 panels vs 128
   CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 8, 8, 8, 3, 1, 1, 1, 1)));  // 10 vs 8
-  CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 64, 64, 8, 3, 2, 1, 1, 1)));
+  CHECK(fk::detail::padded_direct_pays<Scalar>(conv_shape(64, 8, 64, 64, 8, 3, 2, 1, 1, 1)));
+  const fk::Conv2dShape one_big = conv_shape(1, 64, 64, 64, 64, 3, 2, 1, 1, 1);  // 75 MFLOP: every thread
+  CHECK(fk::detail::padded_direct_pays<Scalar>(one_big) == (freqcap::num_threads() == 1));
   CHECK(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 3, 64, 64, 8, 7, 2, 3, 1, 1)));  // 32 x 35 pixels vs 32 x 32
   CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(1, 8, 32, 32, 8, 1, 1, 0, 1, 1)));
+  CHECK_FALSE(fk::detail::padded_direct_pays<Scalar>(conv_shape(64, 8, 32, 32, 8, 1, 2, 0, 1, 1)));
 }
 
 TEST_CASE("depthwise plane kernels match the scalar twins", "[kernels]") {

@@ -26,6 +26,10 @@
 #include "freqcap/kernels/isa.hpp"
 #include "freqcap/kernels/workspace.hpp"
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 namespace freqcap::kernels::detail {
 
 /// The phase-plane layout of conv2d_forward_padded for shape s.
@@ -51,45 +55,70 @@ template <class Micro> std::size_t conv_panels(const Conv2dShape& s, std::size_t
   return pixels / chunk * ceil_div(chunk, Micro::NR) + ceil_div(pixels % chunk, Micro::NR);
 }
 
-/// Whether it beats the packed path: not pointwise (a plain GEMM); strided
-/// only with kernels of 7x7 and up (stems: 0.65-0.81x the packed time;
-/// strided 3x3 and 1x1 layers measured 0.94-1.6x, their taps reading from
-/// twice as many phase rows); and its junk columns adding at most 1/8 more
+/// Whether conv2d_forward_padded splits each image where its work items run
+/// (one thread, or at least two images a thread), so the planes are read
+/// from cache, rather than the whole batch up front.
+inline bool splits_per_image(const Conv2dShape& s, int threads) {
+  return threads == 1 || s.batch >= 2 * std::size_t(threads);
+}
+
+/// Whether it beats the packed path: not 1x1 (pointwise is a plain GEMM; a
+/// strided 1x1 would split phases it never reads); strided 3x3 and 5x5 only
+/// when each image is split where it is used (0.43-0.94x the packed time;
+/// split up front for the batch, 0.93-1.27x), larger strided kernels always
+/// (stems: 0.62-0.78x); and its junk columns adding at most 1/8 more
 /// micro-kernel panels than the packed path runs (8x8 3x3 layers: 3 panels
 /// against 2, 1.13-1.25x; 13x13: 7 against 6, 1.06-1.17x). docs/kernels.md
 /// has the measurements.
 template <class Micro> bool padded_direct_pays(const Conv2dShape& s) {
-  if (s.is_pointwise()) return false;
-  if ((s.stride_h > 1 || s.stride_w > 1) && s.kernel_h * s.kernel_w < 49) return false;
+  const std::size_t taps = s.kernel_h * s.kernel_w;
+  if (taps == 1) return false;
+  const int threads = gemm_threads(s.out_channels, s.batch * s.col_cols(), s.col_rows());
+  if ((s.stride_h > 1 || s.stride_w > 1) && taps < 49 && !splits_per_image(s, threads)) return false;
   return 8 * conv_panels<Micro>(s, s.out_h() * PhasePlanes(s).wq) <= 9 * conv_panels<Micro>(s, s.col_cols());
 }
 
-/// Splits x [channels, H, W] into xp [channels, sh * sw, Hq, Wq], the zero-padded phase planes.
-inline void split_phases(const Conv2dShape& s, std::size_t channels, const float* x, float* xp) {
+/// dst[q * plane + j] = row[sw * j + q] for j < wq and each phase q < sw:
+/// one padded image row dealt into the sw column phases' rows.
+inline void deal_columns(const float* row, std::size_t sw, std::size_t wq, float* dst, std::size_t plane) {
+  std::size_t j = 0;
+  if (sw == 1) {
+    std::copy(row, row + wq, dst);
+    return;
+  }
+#if defined(__SSE2__)
+  if (sw == 2)
+    for (; j + 4 <= wq; j += 4) {
+      const __m128 lo = _mm_loadu_ps(row + 2 * j), hi = _mm_loadu_ps(row + 2 * j + 4);
+      _mm_storeu_ps(dst + j, _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)));
+      _mm_storeu_ps(dst + plane + j, _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+#endif
+  for (; j < wq; ++j)
+    for (std::size_t q = 0; q < sw; ++q) dst[q * plane + j] = row[sw * j + q];
+}
+
+/// Splits x [channels, H, W] into xp [channels, sh * sw, Hq, Wq], the
+/// zero-padded phase planes (over the threads when `parallel` and worth it).
+inline void split_phases(const Conv2dShape& s, std::size_t channels, const float* x, float* xp, bool parallel = true) {
   const PhasePlanes pp(s);
-  const std::size_t sh = s.stride_h, sw = s.stride_w, h = s.in_h, w = s.in_w;
-  const auto n = static_cast<std::ptrdiff_t>(channels * sh * sw);
-FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(channels * pp.plane)))
-  for (std::ptrdiff_t cp = 0; cp < n; ++cp) {
-    const std::size_t c = std::size_t(cp) / (sh * sw), p = std::size_t(cp) / sw % sh, q = std::size_t(cp) % sw;
-    float* dst = xp + std::size_t(cp) * pp.hq * pp.wq;
-    // Phase columns j whose input column sw j + q - pad_w lies in [0, w).
-    const std::size_t jlo = std::min(pp.wq, ceil_div(s.pad_w > q ? s.pad_w - q : 0, sw)),
-                      jhi = std::clamp(ceil_div(w + s.pad_w > q ? w + s.pad_w - q : 0, sw), jlo, pp.wq);
-    for (std::size_t i = 0; i < pp.hq; ++i, dst += pp.wq) {
+  const std::size_t sh = s.stride_h, sw = s.stride_w, h = s.in_h, w = s.in_w, wq = pp.wq, plane = pp.hq * wq;
+  const auto n = static_cast<std::ptrdiff_t>(channels * sh);
+FREQCAP_OMP(parallel for schedule(static) if (parallel && worth_parallel(channels * pp.plane)))
+  for (std::ptrdiff_t cp = 0; cp < n; ++cp) {  // channel c, row phase p: planes (p, 0..sw)
+    const std::size_t c = std::size_t(cp) / sh, p = std::size_t(cp) % sh;
+    float* planes = xp + c * pp.plane + p * sw * plane;
+    thread_local std::vector<float> row;  // one padded row: zero but for [pad_w, pad_w + w)
+    row.assign(sw * wq, 0.0f);            // sw * wq >= w + 2 pad_w
+    for (std::size_t i = 0; i < pp.hq; ++i) {
       const std::size_t r = sh * i + p;  // row of the padded image
-      if (r < s.pad_h || r >= s.pad_h + h || jlo == jhi) {
-        std::fill(dst, dst + pp.wq, 0.0f);
+      if (r < s.pad_h || r >= s.pad_h + h) {
+        for (std::size_t q = 0; q < sw; ++q) std::fill_n(planes + q * plane + i * wq, wq, 0.0f);
         continue;
       }
-      const float* src = x + (c * h + r - s.pad_h) * w + (sw * jlo + q - s.pad_w);
-      std::fill(dst, dst + jlo, 0.0f);
-      if (sw == 1) std::copy(src, src + (jhi - jlo), dst + jlo);
-      else if (sw == 2)  // a constant stride the compiler vectorises
-        for (std::size_t j = 0; j < jhi - jlo; ++j) dst[jlo + j] = src[2 * j];
-      else
-        for (std::size_t j = 0; j < jhi - jlo; ++j) dst[jlo + j] = src[sw * j];
-      std::fill(dst + jhi, dst + pp.wq, 0.0f);
+      const float* src = x + (c * h + r - s.pad_h) * w;
+      std::copy(src, src + w, row.data() + s.pad_w);
+      deal_columns(row.data(), sw, wq, planes + i * wq, plane);
     }
   }
 }
@@ -134,10 +163,7 @@ void conv2d_forward_padded(const Conv2dShape& s, const float* x, const float* w,
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(), ohw = s.col_cols();
   const PhasePlanes pp(s);
   // The last B panel reads up to NR + the widest tap's columns past its group's planes.
-  const std::size_t planes = s.batch * s.in_channels * pp.plane, tail = NR + (s.kernel_w - 1) * s.dilation_w;
-  float* xp = scratch(Scratch::im2col).data(planes + tail);
-  split_phases(s, s.batch * s.in_channels, x, xp);
-  std::fill(xp + planes, xp + planes + tail, 0.0f);
+  const std::size_t tail = NR + (s.kernel_w - 1) * s.dilation_w;
   thread_local std::vector<std::ptrdiff_t> offs;
   offs.resize(kk);
   for (std::size_t r = 0; r < kk; ++r)
@@ -145,13 +171,30 @@ void conv2d_forward_padded(const Conv2dShape& s, const float* x, const float* w,
   const ConvWeights wts = pack_conv_weights<Micro>(s, w, bias);
   const ConvItems items = conv_items<Micro>(s, s.out_h() * pp.wq);
   const std::ptrdiff_t* o = offs.data();
-FREQCAP_OMP(parallel for schedule(static) num_threads(items.threads) if (items.threads > 1))
-  for (std::ptrdiff_t item = 0; item < items.count(s.batch); ++item) {
+  auto run = [&](const float* xn, std::ptrdiff_t item) {  // xn: the planes of item's image
     const ConvItem c = items.at(std::size_t(item), kg);
-    padded_gemm_block<Micro>(xp + (c.n * s.in_channels + c.g * cg) * pp.plane, o, kk,
-                             wts.packed + c.g * wts.per_group, wts.init + c.g * kg, kg, c.i0, c.i1, pp.wq,
-                             s.out_w(), y + (c.n * s.out_channels + c.g * kg) * ohw, ohw, c.q0, c.q1);
+    padded_gemm_block<Micro>(xn + c.g * cg * pp.plane, o, kk, wts.packed + c.g * wts.per_group,
+                             wts.init + c.g * kg, kg, c.i0, c.i1, pp.wq, s.out_w(),
+                             y + (c.n * s.out_channels + c.g * kg) * ohw, ohw, c.q0, c.q1);
+  };
+  const std::size_t image = s.in_channels * pp.plane;
+  const auto per_image = items.count(1);
+  if (splits_per_image(s, items.threads)) {  // into the thread's own buffer
+FREQCAP_OMP(parallel for schedule(static) num_threads(items.threads) if (items.threads > 1))
+    for (std::ptrdiff_t n = 0; n < std::ptrdiff_t(s.batch); ++n) {
+      float* xp = scratch(Scratch::im2col).data(image + tail);
+      split_phases(s, s.in_channels, x + std::size_t(n) * s.in_channels * s.in_h * s.in_w, xp, false);
+      std::fill(xp + image, xp + image + tail, 0.0f);
+      for (std::ptrdiff_t it = 0; it < per_image; ++it) run(xp, n * per_image + it);
+    }
+    return;
   }
+  float* xp = scratch(Scratch::im2col).data(s.batch * image + tail);
+  split_phases(s, s.batch * s.in_channels, x, xp);
+  std::fill(xp + s.batch * image, xp + s.batch * image + tail, 0.0f);
+FREQCAP_OMP(parallel for schedule(static) num_threads(items.threads) if (items.threads > 1))
+  for (std::ptrdiff_t item = 0; item < items.count(s.batch); ++item)
+    run(xp + items.at(std::size_t(item), kg).n * image, item);
 }
 
 /// y = conv(x, w) + bias by whichever GEMM path suits s: padded-direct where it
