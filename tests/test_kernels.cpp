@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "freqcap/kernels/elementwise.hpp"
 #include "freqcap/kernels/gemm.hpp"
 #include "freqcap/kernels/layer_norm.hpp"
+#include "freqcap/kernels/max_pool.hpp"
 #include "freqcap/kernels/softmax.hpp"
 
 namespace freqcap_test_kernels {  // own scope: the unity build joins test files
@@ -647,6 +650,39 @@ TEST_CASE("depthwise small-plane kernels match the scalar twins", "[kernels]") {
       }
     }
   }
+}
+
+TEST_CASE("2x2 max pool matches its scalar twin bit for bit", "[kernels]") {
+  // Output widths 1-21 (whole SSE blocks and tails), odd input sizes (a last
+  // row or column no window reads), NaN, -inf and signed zeros among the cells.
+  for (std::size_t wo = 1; wo <= 21; ++wo)
+    for (std::size_t extra : {0, 1}) {
+      const std::size_t ho = 3, w = 2 * wo + extra, h = 2 * ho + extra;
+      std::vector<float> x = random_vec(h * w, -2, 2, unsigned(40 + wo));
+      for (std::size_t i = 0; i < x.size(); ++i)
+        if (i % 11 == 3) x[i] = std::numeric_limits<float>::quiet_NaN();
+        else if (i % 13 == 5) x[i] = -std::numeric_limits<float>::infinity();
+        else if (i % 7 == 2) x[i] = i % 2 ? -0.0f : 0.0f;
+      std::vector<float> y(ho * wo), want(ho * wo);
+      fk::max_pool_2x2(x.data(), w, ho, wo, y.data());
+      fk::max_pool_2x2_scalar(x.data(), w, ho, wo, want.data());
+      INFO("wo " << wo << ", extra " << extra);
+      CHECK(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
+      // The scalar twin against the window scan: a later cell wins when greater or NaN.
+      bool same = true;
+      for (std::size_t i = 0; i < ho; ++i)
+        for (std::size_t j = 0; j < wo; ++j) {
+          float best = -std::numeric_limits<float>::infinity();
+          for (std::size_t r : {2 * i, 2 * i + 1})
+            for (std::size_t c : {2 * j, 2 * j + 1}) {
+              const float v = x[r * w + c];
+              if (v > best || std::isnan(v)) best = v;
+            }
+          const float got = want[i * wo + j];
+          same = same && (std::isnan(best) ? std::isnan(got) : got == best && std::signbit(got) == std::signbit(best));
+        }
+      CHECK(same);
+    }
 }
 
 TEST_CASE("conv2d rejects inconsistent shapes", "[kernels]") {

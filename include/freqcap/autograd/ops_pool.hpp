@@ -3,14 +3,17 @@
 // the first maximum of its window), avg_pool2d (count_include_pad, ceil_mode)
 // and adaptive_avg_pool2d (bins start = floor(i*H/out), end = ceil((i+1)*H/out)).
 // Planes (n, c) are independent, so the loops run one plane per OpenMP step.
+// Whole 2x2 stride-2 windows without a graph run kernels/max_pool.hpp.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "freqcap/autograd/var.hpp"
 #include "freqcap/kernels/conv2d_taps.hpp"
+#include "freqcap/kernels/max_pool.hpp"
 #include "freqcap/kernels/partial_sums.hpp"
 
 namespace freqcap {
@@ -110,11 +113,21 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dParams& params) {
   const T* px = xc.data();
   T* py = y.data();
   std::int32_t* pa = need_arg ? arg.data() : nullptr;
+  const bool parallel = detail::pool_parallel(g.planes, y.numel() * p.kernel_h * p.kernel_w);
+  if constexpr (std::is_same_v<T, float>)
+    if (!need_arg && p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 && p.padding_h == 0 &&
+        p.padding_w == 0 && p.dilation_h == 1 && p.dilation_w == 1 && 2 * g.Ho <= g.H && 2 * g.Wo <= g.W) {
+#pragma omp parallel for schedule(static) if (parallel)
+      for (std::int64_t pl = 0; pl < g.planes; ++pl)
+        kernels::max_pool_2x2(px + pl * g.H * g.W, std::size_t(g.W), std::size_t(g.Ho), std::size_t(g.Wo),
+                              py + pl * g.Ho * g.Wo);
+      return Var<T>(std::move(y));
+    }
   // Tap by tap over a whole output row (inner loops over output columns, no
   // branches): each window still sees its cells in row-major order, and a
   // cell wins when it is strictly greater or NaN, so the first maximum (or
   // the last NaN) wins, as in PyTorch.
-#pragma omp parallel for schedule(static) if (detail::pool_parallel(g.planes, y.numel() * p.kernel_h * p.kernel_w))
+#pragma omp parallel for schedule(static) if (parallel)
   for (std::int64_t pl = 0; pl < g.planes; ++pl) {
     const T* xp = px + pl * g.H * g.W;
     for (std::int64_t oh = 0; oh < g.Ho; ++oh) {
