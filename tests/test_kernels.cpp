@@ -526,6 +526,8 @@ TEST_CASE("padded-direct convolution equals the packed path bit for bit", "[kern
       {"1x1 pad 1", conv_shape(2, 4, 6, 7, 3, 1, 1, 1, 1, 1)},
       {"3x3 64 -> 128 on 4x4: row blocks over threads", conv_shape(1, 64, 4, 4, 128, 3, 1, 1, 1, 1)},
       {"3x3 32 -> 40 on 28x28, batch 3: many pixel chunks", conv_shape(3, 32, 28, 28, 40, 3, 1, 1, 1, 1)},
+      {"3x3 64 -> 24 on 8x8, batch 17: the packed path takes four images a work item, three K blocks",
+       conv_shape(17, 64, 8, 8, 24, 3, 1, 1, 1, 1)},
       {"3x3 stride 2 pad 1 on 17x20 (odd rows: phase planes of unequal extent)", conv_shape(2, 3, 17, 20, 16, 3, 2, 1, 1, 1)},
       {"3x3 stride 2 no pad on 16x16", conv_shape(1, 5, 16, 16, 7, 3, 2, 0, 1, 1)},
       {"3x3 stride 2 pad 1, 16 -> 24 on 24x24, batch 5: each image split where it runs",

@@ -157,6 +157,30 @@ void conv_gemm_block(const Conv2dShape& s, const float* x, const float* wp, cons
   }
 }
 
+/// conv_gemm_block over every pixel and output channel of `images`
+/// consecutive images (groups 1) whose planes hold a whole number of NR-wide
+/// panels: their columns are packed side by side, so each weights panel
+/// read from L2 serves every image's panels, not one small map's few.
+template <class Micro>
+void conv_gemm_images(const Conv2dShape& s, const float* x, std::size_t images, const float* wp, const float* init,
+                      float* y) {
+  constexpr std::size_t MR = Micro::MR, NR = Micro::NR, KC = Micro::KC;
+  const std::size_t k = s.col_rows(), m = s.out_channels, mp = ceil_div(m, MR) * MR, ohw = s.col_cols(),
+                    nc = images * ohw, in = s.in_channels * s.in_h * s.in_w;
+  float* bp = scratch(Scratch::gemm_b).data(KC * nc);
+  for (std::size_t pc = 0; pc < k; pc += KC) {
+    const std::size_t kc = std::min(KC, k - pc);
+    for (std::size_t n = 0; n < images; ++n) pack_b_im2col<NR>(s, x + n * in, pc, kc, 0, ohw, bp + n * ohw * kc);
+    const float* a = wp + pc * mp;
+    for (std::size_t j = 0; j < nc; j += NR) {  // one B panel in L1 against every A panel
+      float* yj = y + j / ohw * m * ohw + j % ohw;
+      for (std::size_t ir = 0; ir < m; ir += MR)
+        Micro::run(kc, a + ir * kc, bp + j * kc, yj + ir * ohw, ohw, std::min(MR, m - ir), NR,
+                   pc == 0 ? init + ir : nullptr);
+    }
+  }
+}
+
 /// A convolution's weights packed per group by pack_weights (group g at
 /// packed + g * per_group) and each output channel's start (bias or 0), in
 /// the calling thread's scratch.
@@ -213,6 +237,18 @@ void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w,
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const ConvWeights wts = pack_conv_weights<Micro>(s, w, bias);
   const ConvItems items = conv_items<Micro>(s, ohw);
+  // Small planes of whole panels (8x8 at NR 32): several images a work item.
+  const std::size_t per = ohw % Micro::NR == 0 && s.groups == 1 ? kConvPixelChunk / ohw : 1;
+  if (per > 1 && (items.threads == 1 || s.batch >= 2 * per * std::size_t(items.threads))) {
+    const auto blocks = static_cast<std::ptrdiff_t>(ceil_div(s.batch, per));
+FREQCAP_OMP(parallel for schedule(static) num_threads(items.threads) if (items.threads > 1))
+    for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+      const std::size_t n0 = std::size_t(b) * per;
+      conv_gemm_images<Micro>(s, x + n0 * s.in_channels * hw, std::min(per, s.batch - n0), wts.packed, wts.init,
+                              y + n0 * s.out_channels * ohw);
+    }
+    return;
+  }
 FREQCAP_OMP(parallel for schedule(static) num_threads(items.threads) if (items.threads > 1))
   for (std::ptrdiff_t item = 0; item < items.count(s.batch); ++item) {
     const ConvItem c = items.at(std::size_t(item), kg);
