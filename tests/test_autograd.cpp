@@ -92,6 +92,11 @@ TEST_CASE("exp, log, sqrt and the activations", "[autograd]") {
   check_unary([](const VD& v) { return gelu(v); }, [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); },
               x);
   REQUIRE(gelu(VD(Tensor<double>::from({1}, {1.0}))).item() == Approx(0.8413447460685429));  // torch.nn.functional.gelu(1.)
+  // activation(x, act) is the named op: same values, same name in the graph.
+  const VD xl(x, true);
+  const VD named = activation(xl, kernels::Act::silu);
+  CHECK(named.value().to_vector() == silu(xl).value().to_vector());
+  CHECK(std::string(named.op()) == "silu");
 
   // Random points in [-4, 7]: far (>> 1e-6) from the kinks of relu and relu6 with probability ~1.
   require_gradcheck([](const Inputs& v) { return exp(v[0]); }, {leaf({3, 4}, 22)});

@@ -96,6 +96,10 @@ Var<T> activation(const Var<T>& a, kernels::Act act, const char* name) {
 }
 }  // namespace detail
 
+/// The activation `act` as an op named after it: activation(a, Act::relu) is relu(a).
+template <class T> Var<T> activation(const Var<T>& a, kernels::Act act) {
+  return detail::activation(a, act, kernels::act_name(act));
+}
 template <class T> Var<T> relu(const Var<T>& a) { return detail::activation(a, kernels::Act::relu, "relu"); }
 /// min(max(x, 0), 6)
 template <class T> Var<T> relu6(const Var<T>& a) { return detail::activation(a, kernels::Act::relu6, "relu6"); }

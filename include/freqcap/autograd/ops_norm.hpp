@@ -46,6 +46,10 @@ void for_channel_partials(std::int64_t N, std::int64_t C, std::int64_t S, std::i
     for (std::int64_t i = 0; i < S; ++i, j = (j + 1) & 7) add(j, (n * C + c) * S + i);
 }
 
+/// 1 / sqrt(running_var + eps): BatchNorm's eval scale before gamma, the one
+/// rounding batch_norm and the folded convolutions (backbones/conv_norm_act.hpp) share.
+template <class T> T eval_rstd(T running_var, T eps) { return T(1) / std::sqrt(running_var + eps); }
+
 }  // namespace detail
 
 /// Layer norm over the last axis: x [..., D], weight [D] or undefined (1),
@@ -112,7 +116,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Ten
   for (std::int64_t c = 0; c < C; ++c) {
     if (!training) {
       pm[c] = running_mean.data()[c];
-      pr[c] = T(1) / std::sqrt(running_var.data()[c] + eps);
+      pr[c] = detail::eval_rstd(running_var.data()[c], eps);
       continue;
     }
     // Statistics accumulate in double: a channel may hold 10^5+ values.

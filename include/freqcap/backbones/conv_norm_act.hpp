@@ -15,7 +15,6 @@
 // PyTorch (1e-5 of the output scale) cover both paths.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,7 +40,7 @@ inline Var<float> folded_conv_bn(const nn::Conv2d& conv, const nn::BatchNorm2d& 
   Tensor<float> wf = Tensor<float>::empty(w.shape()), bf = Tensor<float>::empty(Shape{outs});
   for (std::int64_t o = 0; o < outs; ++o) {
     // As batch_norm computes it in eval: rstd first, then times gamma.
-    const float rstd = 1.0f / std::sqrt(bn.running_var.data()[o] + static_cast<float>(bn.options().eps()));
+    const float rstd = freqcap::detail::eval_rstd(bn.running_var.data()[o], static_cast<float>(bn.options().eps()));
     const float a = bn.weight.defined() ? rstd * bn.weight.value().data()[o] : rstd;
     const float b = conv.bias.defined() ? conv.bias.value().data()[o] : 0.0f;
     const float beta = bn.bias.defined() ? bn.bias.value().data()[o] : 0.0f;
@@ -62,7 +61,7 @@ inline Var<float> conv_bn(nn::Conv2d& conv, nn::BatchNorm2d& bn, const Var<float
                           std::optional<kernels::Act> act) {
   if (folds_batch_norm(conv, bn)) return folded_conv_bn(conv, bn, x, act);
   Var<float> h = bn.forward(conv.forward(x));
-  return act ? freqcap::detail::activation(h, *act, kernels::act_name(*act)) : h;
+  return act ? activation(h, *act) : h;
 }
 
 /// torchvision's Conv2dNormActivation; see the top of this file.
