@@ -78,14 +78,10 @@ template <class Micro> bool padded_direct_pays(const Conv2dShape& s) {
   return 8 * conv_panels<Micro>(s, s.out_h() * PhasePlanes(s).wq) <= 9 * conv_panels<Micro>(s, s.col_cols());
 }
 
-/// dst[q * plane + j] = row[sw * j + q] for j < wq and each phase q < sw:
+/// dst[q * plane + j] = row[sw * j + q] for j < wq and each phase q < sw (sw >= 2):
 /// one padded image row dealt into the sw column phases' rows.
 inline void deal_columns(const float* row, std::size_t sw, std::size_t wq, float* dst, std::size_t plane) {
   std::size_t j = 0;
-  if (sw == 1) {
-    std::copy(row, row + wq, dst);
-    return;
-  }
 #if defined(__SSE2__)
   if (sw == 2)
     for (; j + 4 <= wq; j += 4) {
@@ -108,17 +104,24 @@ FREQCAP_OMP(parallel for schedule(static) if (parallel && worth_parallel(channel
   for (std::ptrdiff_t cp = 0; cp < n; ++cp) {  // channel c, row phase p: planes (p, 0..sw)
     const std::size_t c = std::size_t(cp) / sh, p = std::size_t(cp) % sh;
     float* planes = xp + c * pp.plane + p * sw * plane;
-    thread_local std::vector<float> row;  // one padded row: zero but for [pad_w, pad_w + w)
-    row.assign(sw * wq, 0.0f);            // sw * wq >= w + 2 pad_w
+    thread_local std::vector<float> row;  // strided: one padded row, zero but for [pad_w, pad_w + w)
+    if (sw > 1) row.assign(sw * wq, 0.0f);  // sw * wq >= w + 2 pad_w
     for (std::size_t i = 0; i < pp.hq; ++i) {
       const std::size_t r = sh * i + p;  // row of the padded image
+      float* dst = planes + i * wq;
       if (r < s.pad_h || r >= s.pad_h + h) {
-        for (std::size_t q = 0; q < sw; ++q) std::fill_n(planes + q * plane + i * wq, wq, 0.0f);
+        for (std::size_t q = 0; q < sw; ++q) std::fill_n(dst + q * plane, wq, 0.0f);
         continue;
       }
       const float* src = x + (c * h + r - s.pad_h) * w;
+      if (sw == 1) {  // straight into the plane: wq = w + 2 pad_w
+        std::fill_n(dst, s.pad_w, 0.0f);
+        std::copy(src, src + w, dst + s.pad_w);
+        std::fill(dst + s.pad_w + w, dst + wq, 0.0f);
+        continue;
+      }
       std::copy(src, src + w, row.data() + s.pad_w);
-      deal_columns(row.data(), sw, wq, planes + i * wq, plane);
+      deal_columns(row.data(), sw, wq, dst, plane);
     }
   }
 }
