@@ -611,6 +611,59 @@ TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks t
   CHECK(rc_alex == 1);
   CHECK(text_alex.find("--flatten hwc is for --model lenet5") != std::string::npos);
 }
+
+TEST_CASE("scripts/lenet5-seeds runs recipe B per seed, tabulates the gaps and resumes", "[compress][examples]") {
+  TempDir tmp("lenet5_seeds");
+  write_fake_package(tmp / "package", {12, 12, 12, 12, 12, 12, 12, 12, 12, 12});
+  const auto out = tmp / "out.txt", dir = tmp / "runs";
+  const std::string script = "FREQCAP_COMPRESS='" + std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress' '" +
+                             std::string(FREQCAP_SOURCE_DIR) + "/scripts/lenet5-seeds' --dir '" + dir.string() +
+                             "' --mnist '" + (tmp / "package").string() + "' --epochs 1 --fr-epochs 1 ";
+  const auto [rc, text] = testing::run_program(script + "--seeds '3 4' -- --distill-weight 0.5", out);
+  INFO(text);
+  REQUIRE(rc == 0);
+  // The table's numbers are the runs' own JSON rows.
+  for (int s : {3, 4}) {
+    const auto dense = nlohmann::json::parse(testing::read_bytes(dir / ("dense_" + std::to_string(s) + ".json")));
+    const auto fr = nlohmann::json::parse(testing::read_bytes(dir / ("fr_" + std::to_string(s) + ".json")));
+    CHECK(fr["command"].get<std::string>().find("--seed " + std::to_string(s) + " ") != std::string::npos);
+    char row[160];
+    const double d = dense["dense_accuracy"].get<double>(), f = fr["fr_accuracy"].get<double>(),
+                 f16 = fr["fr_accuracy_fp16_reload"].get<double>();
+    std::snprintf(row, sizeof row, "| %d | %.2f%% | %.2f%% | %.2f%% | %.2f | %lld |", s, 100 * d, 100 * f, 100 * f16,
+                  100 * (d - f),
+                  static_cast<long long>(fr["fr_kept_weights"].get<std::int64_t>()));
+    CHECK(text.find(row) != std::string::npos);
+  }
+  CHECK(text.find("over 2 seeds") != std::string::npos);
+  CHECK(testing::read_bytes(dir / "fr_3.log").find("soft weight 0.5") != std::string::npos);
+  // Seeds whose rows exist are not run again: hand-written rows give the gaps
+  // and the mean exactly (2.00 is within 2 points, 2.30 is not).
+  auto write_row = [&](const std::string& name, const std::string& json) {
+    std::ofstream(dir / name) << json;
+  };
+  write_row("dense_7.json", R"({"dense_accuracy": 0.99})");
+  write_row("fr_7.json", R"({"fr_accuracy": 0.97, "fr_accuracy_fp16_reload": 0.9695, "fr_kept_weights": 776})");
+  write_row("dense_8.json", R"({"dense_accuracy": 0.985})");
+  write_row("fr_8.json", R"({"fr_accuracy": 0.962, "fr_accuracy_fp16_reload": 0.962, "fr_kept_weights": 776})");
+  const auto [rc_rows, text_rows] = testing::run_program(script + "--seeds '7 8'", out);
+  INFO(text_rows);
+  CHECK(rc_rows == 0);
+  CHECK(text_rows.find("| 7 | 99.00% | 97.00% | 96.95% | 2.00 | 776 |") != std::string::npos);
+  CHECK(text_rows.find("| 8 | 98.50% | 96.20% | 96.20% | 2.30 | 776 |") != std::string::npos);
+  CHECK(text_rows.find("mean gap 2.15 points over 2 seeds; 1 of 2 within 2 points") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "fr_7.log"));
+  // A failed run is reported, and the exit is non-zero.
+  const auto [rc_bad, text_bad] = testing::run_program(script + "--seeds '7 5' -- --ema 0.5", out);
+  INFO(text_bad);
+  CHECK(rc_bad == 1);
+  CHECK(text_bad.find("| 5 | (failed") != std::string::npos);
+  CHECK(text_bad.find("over 1 seeds") != std::string::npos);
+  CHECK(testing::read_bytes(dir / "fr_5.log").find("--ema") != std::string::npos);
+  const auto [rc_opt, text_opt] = testing::run_program(script + "--seeds x", out);
+  CHECK(rc_opt == 2);
+  CHECK(text_opt.find("seed 'x' is not a non-negative integer") != std::string::npos);
+}
 #endif
 
 }  // namespace freqcap_test_compress
