@@ -619,14 +619,16 @@ TEST_CASE("scripts/lenet5-seeds runs recipe B per seed, tabulates the gaps and r
   const std::string script = "FREQCAP_COMPRESS='" + std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress' '" +
                              std::string(FREQCAP_SOURCE_DIR) + "/scripts/lenet5-seeds' --dir '" + dir.string() +
                              "' --mnist '" + (tmp / "package").string() + "' --epochs 1 --fr-epochs 1 ";
-  const auto [rc, text] = testing::run_program(script + "--seeds '3 4' -- --distill-weight 0.5", out);
+  const auto [rc, text] = testing::run_program(script + "--seeds '3 4' --fr-lr 2e-2 -- --distill-weight 0.5", out);
   INFO(text);
   REQUIRE(rc == 0);
   // The table's numbers are the runs' own JSON rows.
   for (int s : {3, 4}) {
     const auto dense = nlohmann::json::parse(testing::read_bytes(dir / ("dense_" + std::to_string(s) + ".json")));
     const auto fr = nlohmann::json::parse(testing::read_bytes(dir / ("fr_" + std::to_string(s) + ".json")));
-    CHECK(fr["command"].get<std::string>().find("--seed " + std::to_string(s) + " ") != std::string::npos);
+    const auto command = fr["command"].get<std::string>();
+    CHECK(command.find("--seed " + std::to_string(s) + " ") != std::string::npos);
+    CHECK(command.find("--fr-lr 2e-2") != std::string::npos);
     char row[160];
     const double d = dense["dense_accuracy"].get<double>(), f = fr["fr_accuracy"].get<double>(),
                  f16 = fr["fr_accuracy_fp16_reload"].get<double>();
