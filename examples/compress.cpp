@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
          label_smoothing = 0, distill_t = 4, distill_w = 0.9, ema = 0, momentum = 0.9;
   double stored_ratio = 0;
-  std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64;
+  std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64, soup = 1;
   std::vector<std::int64_t> keep_layers;
   unsigned seed = 0;
   bool fold_bn = false, augment = false, fc_batch_norm = false;
@@ -145,6 +145,10 @@ int main(int argc, char** argv) {
                                      "train the FR twin by distillation from a trained dense model: a --save-dense "
                                      "file, or without a value the dense twin of this run")
                           ->expected(0, 1);
+  app.add_option("--soup", soup,
+                 "FR twin: train K members from the same initialisation, member k shuffling with seed + 1000 k, "
+                 "and keep their uniform average (a model soup; K times the FR training time)")
+      ->capture_default_str();
   app.add_option("--distill-temperature", distill_t, "distillation temperature T")->capture_default_str();
   app.add_option("--distill-weight", distill_w, "weight of the soft (teacher) term, the hard labels get 1 - it")
       ->capture_default_str();
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
     FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc", "unknown --flatten '", flatten_name, "' (chw or hwc)");
     FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten hwc is for --model lenet5");
     FREQCAP_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1) (got ", ema, ")");
+    FREQCAP_CHECK(soup >= 1, "--soup must be at least 1 (got ", soup, ")");
     if (fr_optimizer.empty()) fr_optimizer = optimizer;
     const auto optimizer_named = [](const std::string& name, const char* flag) {
       FREQCAP_CHECK(name == "adam" || name == "sgd", flag, " must be adam or sgd (got ", name, ")");
@@ -237,12 +242,12 @@ int main(int argc, char** argv) {
     row["model"] = model_name;
     row["data"] = data;
     row["command"] = joined(argc, argv);
-    auto log_epoch = [](const char* who, nn::Module* m) {
+    auto log_epoch = [](std::string who, nn::Module* m) {
       return [who, m](const EpochReport& r) {
         std::int64_t kept = 0;
         for (const auto& [name, fr] : dct::fr_layers(*m)) kept += fr->kept();
         std::printf("%-5s epoch %3d  lr %.2e  loss %.4f  train %.4f  test %.4f  kept %lld  |g| %.3g max %.3g  (%.1f s)\n",
-                    who, r.epoch, r.lr, r.train_loss, r.train_accuracy, r.test_accuracy, (long long)kept,
+                    who.c_str(), r.epoch, r.lr, r.train_loss, r.train_accuracy, r.test_accuracy, (long long)kept,
                     r.grad_norm_mean, r.grad_norm_max, r.seconds);
         std::fflush(stdout);
       };
@@ -271,12 +276,15 @@ int main(int argc, char** argv) {
       }
     }
     if (models != "dense") {
-      manual_seed(seed);
-      auto fr = make_model(model_name, true, lenet);
-      if (warm) {
-        load_dense_into_fr(*fr, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
-        std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
-      }
+      // One FR member: the same initialisation (seed) for every member, its own shuffle.
+      auto make_member = [&] {
+        manual_seed(seed);
+        auto m = make_model(model_name, true, lenet);
+        if (warm) load_dense_into_fr(*m, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
+        return m;
+      };
+      auto fr = make_member();
+      if (warm) std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
       const auto layers = dct::fr_layers(*fr);
       std::vector<std::int64_t> sizes;
       for (const auto& [name, l] : layers) sizes.push_back(l->coefficient_count());
@@ -285,7 +293,6 @@ int main(int argc, char** argv) {
       const double fe = floor_epoch >= 0 ? floor_epoch : epochs / 2.0;
       const double floor_steps = std::max(1.0, fe * double(classifier_steps_per_epoch(n_train, batch)));
       const double drop = dct::drop_rate_for_floor(floor_steps);
-      dct::plan_truncation(*fr, kept_plan, drop);
       for (std::size_t i = 0; i < layers.size(); ++i)
         std::printf("FR %-24s N %9lld  keep %6lld\n", layers[i].first.c_str(), (long long)sizes[i],
                     (long long)kept_plan[i]);
@@ -304,10 +311,35 @@ int main(int argc, char** argv) {
       }
       recipe.lr = fr_lr > 0 ? fr_lr : lr;
       recipe.optimizer = fr_opt;
-      recipe.on_epoch = log_epoch("fr", fr.get());
-      const auto r = train_classifier(*fr, train, test, recipe, in);
-      fr_acc = r.test_accuracy;
-      fr_secs = r.seconds;
+      if (soup > 1)
+        std::printf("FR: a soup of %lld members from one initialisation, shuffled with seeds %u + 1000 k\n",
+                    (long long)soup, seed);
+      std::vector<std::shared_ptr<nn::UnaryModule>> members;
+      for (std::int64_t k = 0; k < soup; ++k) {
+        auto m = k == 0 ? fr : make_member();
+        dct::plan_truncation(*m, kept_plan, drop);
+        recipe.seed = seed + 1000u * static_cast<unsigned>(k);
+        recipe.on_epoch = log_epoch(soup > 1 ? "fr" + std::to_string(k) : "fr", m.get());
+        const auto r = train_classifier(*m, train, test, recipe, in);
+        fr_acc = r.test_accuracy;
+        fr_secs += r.seconds;
+        members.push_back(m);
+      }
+      if (soup > 1) {
+        std::vector<const nn::Module*> all;
+        for (const auto& m : members) {
+          const auto ml = dct::fr_layers(*m);
+          for (std::size_t i = 0; i < ml.size(); ++i)
+            FREQCAP_CHECK(ml[i].second->kept() == layers[i].second->kept(), "--soup: member masks differ at ",
+                          layers[i].first);
+          all.push_back(m.get());
+        }
+        nn::average_weights(*fr, all);
+        members.resize(1);
+        fr->eval();
+        fr_acc = classifier_accuracy(*fr, test, in, test_count);
+        std::printf("FR soup of %lld members: test %.4f\n", (long long)soup, fr_acc);
+      }
       fr_count = count_stored(*fr, bn_storage);
       for (std::size_t i = 0; i < layers.size(); ++i)
         if (layers[i].second->kept() > kept_plan[i])
@@ -342,6 +374,7 @@ int main(int argc, char** argv) {
       row["fr_stored_numbers"] = fr_count.total();
       row["batchnorm"] = fold_bn ? "folded" : "full";
       row["fr_keep_per_layer"] = kept_plan;
+      if (soup > 1) row["fr_soup_members"] = soup;
       row["fp16_bytes"] = fp16_bytes;
       row["dense_accuracy"] = dense_acc < 0 ? nlohmann::json() : nlohmann::json(dense_acc);
       row["fr_accuracy"] = fr_acc < 0 ? nlohmann::json() : nlohmann::json(fr_acc);

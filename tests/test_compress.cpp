@@ -9,6 +9,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -610,6 +611,48 @@ TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks t
       "'" + bin + "' --model alexnet --data mnist --mnist '" + (tmp / "package").string() + "' --flatten hwc --keep 100", out);
   CHECK(rc_alex == 1);
   CHECK(text_alex.find("--flatten hwc is for --model lenet5") != std::string::npos);
+}
+
+TEST_CASE("freqcap-compress --soup trains members from one start, member 0 as the plain run, and keeps their mean", "[compress][examples]") {
+  TempDir tmp("compress_soup");
+  write_fake_package(tmp / "package", {12, 12, 12, 12, 12, 12, 12, 12, 12, 12});
+  const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress";
+  const auto out = tmp / "out.txt";
+  const std::string base = "'" + bin + "' --model lenet5 --data mnist --mnist '" + (tmp / "package").string() +
+                           "' --epochs 2 --batch 16 --fr-lr 1e-2 --keep-layers 20,60,100,40 --floor-epoch 1 "
+                           "--threads 1 --seed 3 --models fr ";
+  // The epoch lines of one member ("fr" or "frK"), without their timings.
+  auto epochs_of = [](const std::string& text, const std::string& who) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(who + " ", 0) == 0 && line.find(" epoch ") != std::string::npos)
+        lines.push_back(line.substr(5, line.rfind("  (") - 5));
+    return lines;
+  };
+  const auto [rc_plain, plain] = testing::run_program(base, out);
+  const auto [rc, soup] = testing::run_program(base + "--soup 3 --json-out '" + (tmp / "soup.json").string() + "'", out);
+  INFO(soup);
+  REQUIRE(rc_plain == 0);
+  REQUIRE(rc == 0);
+  CHECK(soup.find("a soup of 3 members from one initialisation") != std::string::npos);
+  const auto p = epochs_of(plain, "fr"), m0 = epochs_of(soup, "fr0"), m1 = epochs_of(soup, "fr1"),
+             m2 = epochs_of(soup, "fr2");
+  REQUIRE(p.size() == 2);
+  CHECK(m0 == p);   // member 0 is the plain run: same start, same shuffle
+  REQUIRE(m1.size() == 2);
+  CHECK(m1 != m0);  // the others see other orders
+  CHECK(m2 != m1);
+  const auto row = nlohmann::json::parse(testing::read_bytes(tmp / "soup.json"));
+  CHECK(row["fr_soup_members"] == 3);
+  CHECK(row["fr_kept_weights"] == 220);
+  // The soup is scored after averaging: its line carries the row's accuracy.
+  char line[64];
+  std::snprintf(line, sizeof line, "FR soup of 3 members: test %.4f", row["fr_accuracy"].get<double>());
+  CHECK(soup.find(line) != std::string::npos);
+  const auto [rc_bad, bad] = testing::run_program(base + "--soup 0", out);
+  CHECK(rc_bad == 1);
+  CHECK(bad.find("--soup must be at least 1 (got 0)") != std::string::npos);
 }
 
 TEST_CASE("scripts/lenet5-seeds runs recipe B per seed, tabulates the gaps and resumes", "[compress][examples]") {

@@ -299,4 +299,49 @@ TEST_CASE("an FR layer scores the averaged coefficients after a swap", "[optim]"
   for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).margin(1e-6));
 }
 
+TEST_CASE("average_weights sets a model to its members' mean, itself included", "[optim]") {
+  EmaProbe a, b, c;
+  for (int i = 0; i < 3; ++i) {
+    b.w.value().data()[i] = 10.0f * float(i + 1);
+    c.w.value().data()[i] = -0.5f * float(i);
+  }
+  b.stat.data()[1] = -8.0f;
+  c.stat.data()[0] = 2.0f;
+  b.count.data()[0] = 100;
+  const std::vector<float> wa = a.w.value().to_vector(), wb = b.w.value().to_vector(), wc = c.w.value().to_vector();
+  const std::vector<float> sa = a.stat.to_vector(), sb = b.stat.to_vector(), sc = c.stat.to_vector();
+  average_weights(a, {&a, &b, &c});  // `into` is a member: read before written
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(a.w.value().data()[i] == Approx((double(wa[i]) + wb[i] + wc[i]) / 3).epsilon(1e-6));
+  for (std::size_t i = 0; i < 2; ++i)
+    CHECK(a.stat.data()[i] == Approx((double(sa[i]) + sb[i] + sc[i]) / 3).epsilon(1e-6));
+  CHECK(a.count.data()[0] == 7);  // int64 buffers are left alone
+  CHECK(b.w.value().to_vector() == wb);  // members are read only
+
+  average_weights(c, {&b});  // one member: a copy
+  CHECK(c.w.value().to_vector() == wb);
+  CHECK_THROWS_AS(average_weights(a, {}), Error);
+  Linear other(3, 2);
+  CHECK_THROWS_WITH(average_weights(a, {&a, &other}), Catch::Contains("member 1"));
+}
+
+TEST_CASE("an averaged FR layer computes with the mean of its members' coefficients", "[optim]") {
+  std::mt19937 rng_a(3), rng_b(4), rng_c(3);
+  const auto fr = dct::FROptions().dynamic(false).keep_count(20);
+  dct::FRLinear a(12, 6, fr, rng_a), b(12, 6, fr, rng_b), want(12, 6, fr, rng_c);
+  for (auto* m : {&a, &b, &want}) m->eval();
+  const Var<float> x(Tensor<float>::from_vector(Shape{2, 12}, std::vector<float>(24, 0.5f)));
+  const Tensor<float> before = a.forward(x).value().clone();  // fills a's eval cache
+  const auto ca = a.coefficients().value().to_vector(), cb = b.coefficients().value().to_vector();
+  const auto ba = a.bias.value().to_vector(), bb = b.bias.value().to_vector();
+  Tensor<float> cw = want.coefficients().value(), bw = want.bias.value();  // share storage
+  for (std::size_t i = 0; i < ca.size(); ++i) cw.data()[i] = 0.5f * (ca[i] + cb[i]);
+  for (std::size_t i = 0; i < ba.size(); ++i) bw.data()[i] = 0.5f * (ba[i] + bb[i]);
+  average_weights(a, {&a, &b});
+  const auto got = a.forward(x).value().to_vector(), expect = want.forward(x).value().to_vector();
+  CHECK(got != before.to_vector());
+  REQUIRE(got.size() == expect.size());
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(expect[i]).margin(1e-6));
+}
+
 }  // namespace freqcap_test_optim

@@ -12,10 +12,9 @@
 
 #include <cstdint>
 #include <utility>
-#include <variant>
 #include <vector>
 
-#include "freqcap/nn/module.hpp"
+#include "freqcap/nn/average.hpp"
 
 namespace freqcap::nn {
 
@@ -65,14 +64,7 @@ class ExponentialMovingAverage {
   }
 
  private:
-  /// The module's parameters then float buffers, sharing storage with it.
-  std::vector<Tensor<float>> live_tensors() const {
-    std::vector<Tensor<float>> out;
-    for (const auto& p : module_.parameters()) out.push_back(p.value());
-    for (const auto& [name, b] : module_.named_buffers())
-      if (const auto* f = std::get_if<Tensor<float>>(&b)) out.push_back(*f);
-    return out;
-  }
+  std::vector<Tensor<float>> live_tensors() const { return float_state(module_); }
 
   /// The module still has the tensors the shadow was copied from (count and shapes).
   void check_matches_shadow(const std::vector<Tensor<float>>& live) const {

@@ -4,6 +4,7 @@
 
 #include "freqcap/autograd/autograd.hpp"
 #include "freqcap/nn/activation.hpp"
+#include "freqcap/nn/average.hpp"
 #include "freqcap/nn/batchnorm.hpp"
 #include "freqcap/nn/clip_grad.hpp"
 #include "freqcap/nn/conv.hpp"
