@@ -83,12 +83,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Train a dense classifier and its FR twin; compare size and accuracy"};
   std::string model_name = "lenet5", data = "mnist", mnist_dir = "/tmp/mnist/package",
               fashion_dir = fashion_mnist_default_dir, json_out, out, models = "both", save_dense, warm_start,
-              flatten_name = "chw", distill, optimizer = "adam", fr_optimizer;
-  int epochs = 20, threads = 0;
+              flatten_name = "chw", distill, optimizer = "adam", fr_optimizer, fork_merge = "average";
+  int epochs = 20, threads = 0, fork_epoch = 0;
   double lr = 1e-3, fr_lr = 0, ratio = 0, floor_epoch = -1, wd = 0, final_frac = 0.02, clip = 0,
          label_smoothing = 0, distill_t = 4, distill_w = 0.9, ema = 0, momentum = 0.9;
   double stored_ratio = 0;
-  std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64, soup = 1;
+  std::int64_t keep = 0, image_size = 0, train_count = 0, test_count = 0, batch = 64, forks = 1;
   std::vector<std::int64_t> keep_layers;
   unsigned seed = 0;
   bool fold_bn = false, augment = false, fc_batch_norm = false;
@@ -145,9 +145,14 @@ int main(int argc, char** argv) {
                                      "train the FR twin by distillation from a trained dense model: a --save-dense "
                                      "file, or without a value the dense twin of this run")
                           ->expected(0, 1);
-  app.add_option("--soup", soup,
-                 "FR twin: train K members from the same initialisation, member k shuffling with seed + 1000 k, "
-                 "and keep their uniform average (a model soup; K times the FR training time)")
+  app.add_option("--forks", forks,
+                 "both twins: fork each run into K copies after --fork-epoch, copy k shuffling with seed + 1000 k, "
+                 "and keep what --fork-merge says (about K times the training time)")
+      ->capture_default_str();
+  app.add_option("--fork-epoch", fork_epoch, "epoch after which --forks fork (0: at the start)")->capture_default_str();
+  app.add_option("--fork-merge", fork_merge,
+                 "average (the copies' mean: a model soup) or lowest-train-loss (the copy that fits its training "
+                 "set best; restarts)")
       ->capture_default_str();
   app.add_option("--distill-temperature", distill_t, "distillation temperature T")->capture_default_str();
   app.add_option("--distill-weight", distill_w, "weight of the soft (teacher) term, the hard labels get 1 - it")
@@ -161,7 +166,11 @@ int main(int argc, char** argv) {
     FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc", "unknown --flatten '", flatten_name, "' (chw or hwc)");
     FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten hwc is for --model lenet5");
     FREQCAP_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1) (got ", ema, ")");
-    FREQCAP_CHECK(soup >= 1, "--soup must be at least 1 (got ", soup, ")");
+    FREQCAP_CHECK(forks >= 1, "--forks must be at least 1 (got ", forks, ")");
+    FREQCAP_CHECK(forks == 1 || (fork_epoch >= 0 && fork_epoch < epochs), "--fork-epoch must be in [0, --epochs) (got ",
+                  fork_epoch, ")");
+    FREQCAP_CHECK(fork_merge == "average" || fork_merge == "lowest-train-loss",
+                  "--fork-merge must be average or lowest-train-loss (got ", fork_merge, ")");
     if (fr_optimizer.empty()) fr_optimizer = optimizer;
     const auto optimizer_named = [](const std::string& name, const char* flag) {
       FREQCAP_CHECK(name == "adam" || name == "sgd", flag, " must be adam or sgd (got ", name, ")");
@@ -242,8 +251,9 @@ int main(int argc, char** argv) {
     row["model"] = model_name;
     row["data"] = data;
     row["command"] = joined(argc, argv);
-    auto log_epoch = [](std::string who, nn::Module* m) {
-      return [who, m](const EpochReport& r) {
+    auto log_epoch = [](const std::string& name, nn::Module* m) {
+      return [name, m](const EpochReport& r) {
+        const std::string who = r.fork >= 0 ? name + std::to_string(r.fork) : name;
         std::int64_t kept = 0;
         for (const auto& [name, fr] : dct::fr_layers(*m)) kept += fr->kept();
         std::printf("%-5s epoch %3d  lr %.2e  loss %.4f  train %.4f  test %.4f  kept %lld  |g| %.3g max %.3g  (%.1f s)\n",
@@ -253,6 +263,31 @@ int main(int argc, char** argv) {
       };
     };
 
+    recipe.forks = static_cast<int>(forks);
+    recipe.fork_epoch = fork_epoch;
+    recipe.fork_merge = fork_merge == "average" ? ForkMerge::average : ForkMerge::lowest_train_loss;
+    if (forks > 1)
+      std::printf("both twins: %lld copies forked after epoch %d (copy k shuffled with seed %u + 1000 k), merged: %s\n",
+                  (long long)forks, fork_epoch, seed, fork_merge.c_str());
+    auto report_forks = [&](const std::string& who, const ClassifierResult& r) {
+      if (r.fork_accuracy.size() < 2) return;
+      row[who + "_fork_accuracy"] = r.fork_accuracy;
+      if (r.fork_picked >= 0) {
+        row[who + "_fork_train_loss"] = r.fork_train_loss;
+        row[who + "_fork_picked"] = r.fork_picked;
+      }
+      std::printf("%s copies: test", who.c_str());
+      for (const double a : r.fork_accuracy) std::printf(" %.4f", a);
+      if (r.fork_picked >= 0) {
+        std::printf(", train loss");
+        for (const double l : r.fork_train_loss) std::printf(" %.5f", l);
+        std::printf("; kept copy %d", r.fork_picked);
+      } else {
+        std::printf("; kept their average");
+      }
+      std::printf(": test %.4f\n", r.test_accuracy);
+    };
+
     double dense_acc = -1, dense_secs = 0, fr_acc = -1, fr_secs = 0, reload_acc = -1;
     StoredCount fr_count;
     std::uintmax_t fp16_bytes = 0;
@@ -260,14 +295,15 @@ int main(int argc, char** argv) {
     nn::StateDict trained_dense;              // for --warm-start without a file
     std::shared_ptr<nn::UnaryModule> teacher;  // for --distill
     {
-      manual_seed(seed);
-      auto dense = make_model(model_name, false, lenet);
       row["dense_weights"] = dense_weights;
       if (models != "fr") {
         std::printf("dense: %lld weights, %lld numbers with biases/BN\n", (long long)dense_weights,
                     (long long)untrained.dense_total());
+        manual_seed(seed);
+        const auto dense = make_model(model_name, false, lenet);
         recipe.on_epoch = log_epoch("dense", dense.get());
         const auto r = train_classifier(*dense, train, test, recipe, in);
+        report_forks("dense", r);
         dense_acc = r.test_accuracy;
         dense_secs = r.seconds;
         if (!save_dense.empty()) save_state_dict(save_dense, *dense, {{"model", model_name}});
@@ -276,14 +312,9 @@ int main(int argc, char** argv) {
       }
     }
     if (models != "dense") {
-      // One FR member: the same initialisation (seed) for every member, its own shuffle.
-      auto make_member = [&] {
-        manual_seed(seed);
-        auto m = make_model(model_name, true, lenet);
-        if (warm) load_dense_into_fr(*m, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
-        return m;
-      };
-      auto fr = make_member();
+      manual_seed(seed);
+      auto fr = make_model(model_name, true, lenet);
+      if (warm) load_dense_into_fr(*fr, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
       if (warm) std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
       const auto layers = dct::fr_layers(*fr);
       std::vector<std::int64_t> sizes;
@@ -311,35 +342,12 @@ int main(int argc, char** argv) {
       }
       recipe.lr = fr_lr > 0 ? fr_lr : lr;
       recipe.optimizer = fr_opt;
-      if (soup > 1)
-        std::printf("FR: a soup of %lld members from one initialisation, shuffled with seeds %u + 1000 k\n",
-                    (long long)soup, seed);
-      std::vector<std::shared_ptr<nn::UnaryModule>> members;
-      for (std::int64_t k = 0; k < soup; ++k) {
-        auto m = k == 0 ? fr : make_member();
-        dct::plan_truncation(*m, kept_plan, drop);
-        recipe.seed = seed + 1000u * static_cast<unsigned>(k);
-        recipe.on_epoch = log_epoch(soup > 1 ? "fr" + std::to_string(k) : "fr", m.get());
-        const auto r = train_classifier(*m, train, test, recipe, in);
-        fr_acc = r.test_accuracy;
-        fr_secs += r.seconds;
-        members.push_back(m);
-      }
-      if (soup > 1) {
-        std::vector<const nn::Module*> all;
-        for (const auto& m : members) {
-          const auto ml = dct::fr_layers(*m);
-          for (std::size_t i = 0; i < ml.size(); ++i)
-            FREQCAP_CHECK(ml[i].second->kept() == layers[i].second->kept(), "--soup: member masks differ at ",
-                          layers[i].first);
-          all.push_back(m.get());
-        }
-        nn::average_weights(*fr, all);
-        members.resize(1);
-        fr->eval();
-        fr_acc = classifier_accuracy(*fr, test, in, test_count);
-        std::printf("FR soup of %lld members: test %.4f\n", (long long)soup, fr_acc);
-      }
+      dct::plan_truncation(*fr, kept_plan, drop);
+      recipe.on_epoch = log_epoch("fr", fr.get());
+      const auto r = train_classifier(*fr, train, test, recipe, in);
+      report_forks("fr", r);
+      fr_acc = r.test_accuracy;
+      fr_secs = r.seconds;
       fr_count = count_stored(*fr, bn_storage);
       for (std::size_t i = 0; i < layers.size(); ++i)
         if (layers[i].second->kept() > kept_plan[i])
@@ -374,7 +382,11 @@ int main(int argc, char** argv) {
       row["fr_stored_numbers"] = fr_count.total();
       row["batchnorm"] = fold_bn ? "folded" : "full";
       row["fr_keep_per_layer"] = kept_plan;
-      if (soup > 1) row["fr_soup_members"] = soup;
+      if (forks > 1) {
+        row["forks"] = forks;
+        row["fork_epoch"] = fork_epoch;
+        row["fork_merge"] = fork_merge;
+      }
       row["fp16_bytes"] = fp16_bytes;
       row["dense_accuracy"] = dense_acc < 0 ? nlohmann::json() : nlohmann::json(dense_acc);
       row["fr_accuracy"] = fr_acc < 0 ? nlohmann::json() : nlohmann::json(fr_acc);

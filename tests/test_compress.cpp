@@ -520,6 +520,68 @@ TEST_CASE("compress: train_classifier scores and returns the moving average of t
   CHECK_THROWS_AS(train_classifier(m, train, test, opt, in), Error);
 }
 
+TEST_CASE("compress: train_classifier forks resume from one state and end as their average", "[compress]") {
+  // One training image: every copy of a soup sees the same batches whatever
+  // its shuffle, so copies that resume from the fork point exactly (weights,
+  // BatchNorm counters, Adam moments, lr step, moving average, FR schedule
+  // step) repeat copy 0 bit for bit, and their average is the plain run.
+  const FashionMnist train = noise_images(1, 21), test = noise_images(16, 22);
+  const ClassifierInput in;
+  auto run = [&](int forks, double drop, std::vector<EpochReport>& seen) {
+    backbones::LeNet5FR fr;
+    fr.fill(dct::FROptions().keep_count(40).drop_rate(drop));
+    manual_seed(5);
+    auto m = std::make_shared<backbones::LeNet5>(fr);
+    ClassifierTrainOptions opt;
+    opt.epochs = 5;
+    opt.batch = 1;
+    opt.lr = 1e-2;
+    opt.ema_decay = 0.5;
+    opt.forks = forks;
+    opt.fork_epoch = 2;
+    opt.on_epoch = [&](const EpochReport& r) { seen.push_back(r); };
+    const auto result = train_classifier(*m, train, test, opt, in);
+    return std::make_pair(m, result);
+  };
+  std::vector<EpochReport> plain_seen, soup_seen;
+  const auto [plain, plain_r] = run(1, 0.5, plain_seen);
+  const auto [soup, soup_r] = run(3, 0.5, soup_seen);
+  REQUIRE(plain_seen.size() == 5);
+  REQUIRE(soup_seen.size() == 2 + 3 * 3);  // 2 shared epochs, then 3 per copy
+  for (std::size_t i = 0; i < soup_seen.size(); ++i) {
+    const auto& r = soup_seen[i];
+    const auto& p = plain_seen[i < 2 ? i : 2 + (i - 2) % 3];
+    INFO("report " << i << ", copy " << r.fork << ", epoch " << r.epoch);
+    CHECK(r.fork == (i < 2 ? -1 : int(i - 2) / 3));
+    CHECK(r.epoch == p.epoch);
+    CHECK(r.steps == p.steps);
+    CHECK(r.lr == p.lr);
+    CHECK(r.train_loss == p.train_loss);
+    CHECK(r.test_accuracy == p.test_accuracy);
+  }
+  CHECK(soup_r.fork_accuracy == std::vector<double>(3, plain_r.test_accuracy));
+  CHECK(soup_r.test_accuracy == plain_r.test_accuracy);
+  const auto a = plain->state_dict(), b = soup->state_dict();
+  for (const auto& [name, t] : a) {
+    INFO(name);
+    if (const auto* f = std::get_if<Tensor<float>>(&t)) CHECK(f->to_vector() == std::get<Tensor<float>>(b.at(name)).to_vector());
+    if (const auto* c = std::get_if<Tensor<std::int64_t>>(&t))
+      CHECK(c->to_vector() == std::get<Tensor<std::int64_t>>(b.at(name)).to_vector());
+  }
+  // fc1's mask was still shrinking after the fork (400,000 / 4 kept at it),
+  // so a copy that did not rewind the schedule would train under another mask.
+  const auto plain_fc1 = dct::fr_layers(*plain)[2], soup_fc1 = dct::fr_layers(*soup)[2];
+  CHECK(plain_fc1.first == "fc1");
+  CHECK(plain_fc1.second->kept() < 100000);
+  CHECK(plain_fc1.second->kept() > 40);
+  CHECK(soup_fc1.second->kept() == plain_fc1.second->kept());
+  ClassifierTrainOptions bad;
+  bad.forks = 2;
+  bad.fork_epoch = bad.epochs;
+  backbones::LeNet5 m;
+  CHECK_THROWS_AS(train_classifier(m, train, test, bad, in), Error);
+}
+
 TEST_CASE("compress: LeNet-5 with an hwc flatten is the chw net with fc1's columns permuted", "[compress]") {
   manual_seed(5);
   backbones::LeNet5 chw;
@@ -613,46 +675,83 @@ TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks t
   CHECK(text_alex.find("--flatten hwc is for --model lenet5") != std::string::npos);
 }
 
-TEST_CASE("freqcap-compress --soup trains members from one start, member 0 as the plain run, and keeps their mean", "[compress][examples]") {
-  TempDir tmp("compress_soup");
+TEST_CASE("freqcap-compress --forks forks both twins, copy 0 as the plain run, and merges the copies", "[compress][examples]") {
+  TempDir tmp("compress_forks");
   write_fake_package(tmp / "package", {12, 12, 12, 12, 12, 12, 12, 12, 12, 12});
   const std::string bin = std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress";
   const auto out = tmp / "out.txt";
   const std::string base = "'" + bin + "' --model lenet5 --data mnist --mnist '" + (tmp / "package").string() +
-                           "' --epochs 2 --batch 16 --fr-lr 1e-2 --keep-layers 20,60,100,40 --floor-epoch 1 "
-                           "--threads 1 --seed 3 --models fr ";
-  // The epoch lines of one member ("fr" or "frK"), without their timings.
+                           "' --epochs 3 --batch 16 --fr-lr 1e-2 --keep-layers 20,60,100,40 --floor-epoch 1 "
+                           "--threads 1 --seed 3 ";
+  // The epoch lines of one run ("fr", or "frK" for soup copy K), without their timings.
   auto epochs_of = [](const std::string& text, const std::string& who) {
     std::vector<std::string> lines;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);)
       if (line.rfind(who + " ", 0) == 0 && line.find(" epoch ") != std::string::npos)
-        lines.push_back(line.substr(5, line.rfind("  (") - 5));
+        lines.push_back(line.substr(line.find(" epoch "), line.rfind("  (") - line.find(" epoch ")));
     return lines;
   };
-  const auto [rc_plain, plain] = testing::run_program(base, out);
-  const auto [rc, soup] = testing::run_program(base + "--soup 3 --json-out '" + (tmp / "soup.json").string() + "'", out);
+  auto concat = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  const auto [rc_plain, plain] = testing::run_program(base + "--models both", out);
+  const auto [rc, soup] = testing::run_program(
+      base + "--models both --forks 3 --fork-epoch 1 --json-out '" + (tmp / "soup.json").string() + "'", out);
   INFO(soup);
   REQUIRE(rc_plain == 0);
   REQUIRE(rc == 0);
-  CHECK(soup.find("a soup of 3 members from one initialisation") != std::string::npos);
-  const auto p = epochs_of(plain, "fr"), m0 = epochs_of(soup, "fr0"), m1 = epochs_of(soup, "fr1"),
-             m2 = epochs_of(soup, "fr2");
-  REQUIRE(p.size() == 2);
-  CHECK(m0 == p);   // member 0 is the plain run: same start, same shuffle
-  REQUIRE(m1.size() == 2);
-  CHECK(m1 != m0);  // the others see other orders
-  CHECK(m2 != m1);
+  CHECK(soup.find("3 copies forked after epoch 1 (copy k shuffled with seed 3 + 1000 k), merged: average") !=
+        std::string::npos);
   const auto row = nlohmann::json::parse(testing::read_bytes(tmp / "soup.json"));
-  CHECK(row["fr_soup_members"] == 3);
-  CHECK(row["fr_kept_weights"] == 220);
-  // The soup is scored after averaging: its line carries the row's accuracy.
-  char line[64];
-  std::snprintf(line, sizeof line, "FR soup of 3 members: test %.4f", row["fr_accuracy"].get<double>());
-  CHECK(soup.find(line) != std::string::npos);
-  const auto [rc_bad, bad] = testing::run_program(base + "--soup 0", out);
+  CHECK(row["forks"] == 3);
+  CHECK(row["fork_epoch"] == 1);
+  CHECK(row["fork_merge"] == "average");
+  for (const std::string who : {"dense", "fr"}) {
+    INFO(who);
+    const auto p = epochs_of(plain, who), trunk = epochs_of(soup, who), c0 = epochs_of(soup, who + "0"),
+               c1 = epochs_of(soup, who + "1"), c2 = epochs_of(soup, who + "2");
+    REQUIRE(p.size() == 3);
+    CHECK(trunk.size() == 1);
+    CHECK(concat(trunk, c0) == p);  // copy 0 goes on as the plain run
+    REQUIRE(c1.size() == 2);
+    CHECK(c1 != c0);  // the others shuffle otherwise
+    CHECK(c2 != c1);
+    // The copies' scores are their last epochs'; the soup is scored after averaging.
+    const auto copies = row[who + "_fork_accuracy"].get<std::vector<double>>();
+    REQUIRE(copies.size() == 3);
+    for (int k = 0; k < 3; ++k) {
+      char want[32];
+      std::snprintf(want, sizeof want, "test %.4f", copies[std::size_t(k)]);
+      CHECK(epochs_of(soup, who + std::to_string(k)).back().find(want) != std::string::npos);
+    }
+    char want[96];
+    std::snprintf(want, sizeof want, "; kept their average: test %.4f", row[who + "_accuracy"].get<double>());
+    CHECK(soup.find(want) != std::string::npos);
+  }
+  // Restarts: the copy with the lowest training loss is kept, and scores as it did.
+  const auto [rc_best, best] = testing::run_program(
+      base + "--models fr --forks 3 --fork-merge lowest-train-loss --json-out '" + (tmp / "best.json").string() + "'",
+      out);
+  REQUIRE(rc_best == 0);
+  const auto brow = nlohmann::json::parse(testing::read_bytes(tmp / "best.json"));
+  const auto losses = brow["fr_fork_train_loss"].get<std::vector<double>>();
+  const auto accs = brow["fr_fork_accuracy"].get<std::vector<double>>();
+  REQUIRE(losses.size() == 3);
+  const auto picked = brow["fr_fork_picked"].get<std::size_t>();
+  CHECK(picked == std::size_t(std::min_element(losses.begin(), losses.end()) - losses.begin()));
+  CHECK(losses[0] != losses[1]);
+  CHECK(brow["fr_accuracy"].get<double>() == accs[picked]);
+  const auto [rc_bad, bad] = testing::run_program(base + "--models fr --forks 0", out);
   CHECK(rc_bad == 1);
-  CHECK(bad.find("--soup must be at least 1 (got 0)") != std::string::npos);
+  CHECK(bad.find("--forks must be at least 1 (got 0)") != std::string::npos);
+  const auto [rc_late, late] = testing::run_program(base + "--models fr --forks 2 --fork-epoch 3", out);
+  CHECK(rc_late == 1);
+  CHECK(late.find("--fork-epoch must be in [0, --epochs) (got 3)") != std::string::npos);
+  const auto [rc_merge, merge] = testing::run_program(base + "--models fr --forks 2 --fork-merge best", out);
+  CHECK(rc_merge == 1);
+  CHECK(merge.find("--fork-merge must be average or lowest-train-loss (got best)") != std::string::npos);
 }
 
 TEST_CASE("scripts/lenet5-seeds runs recipe B per seed, tabulates the gaps and resumes", "[compress][examples]") {

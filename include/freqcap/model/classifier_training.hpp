@@ -25,6 +25,8 @@
 #include "freqcap/data/augment.hpp"
 #include "freqcap/data/fashion_mnist.hpp"
 #include "freqcap/data/preprocess.hpp"
+#include "freqcap/dct/fr_layer.hpp"
+#include "freqcap/nn/average.hpp"
 #include "freqcap/nn/clip_grad.hpp"
 #include "freqcap/nn/ema.hpp"
 #include "freqcap/nn/lr_schedule.hpp"
@@ -98,10 +100,17 @@ struct EpochReport {
   double train_loss = 0, train_accuracy = 0, test_accuracy = 0;
   double grad_norm_mean = 0, grad_norm_max = 0;  ///< global gradient L2 norm over the epoch's steps, before clipping
   double seconds = 0;                            ///< training + scoring time of the epoch
+  int fork = -1;  ///< the soup copy that ran it (-1: before forking, or no soup)
 };
 
 /// The optimizer of a classifier recipe.
 enum class ClassifierOptimizer { adam, sgd };
+
+/// What a forked run keeps of its copies.
+enum class ForkMerge {
+  average,            ///< their uniform average (a "model soup")
+  lowest_train_loss,  ///< the copy whose final weights have the lowest training loss (restarts)
+};
 
 /// The recipe: Adam or SGD with momentum (weight decay optional), batches of
 /// `batch` from a shuffle of the first `train_count` items (0 = all), lr
@@ -135,13 +144,31 @@ struct ClassifierTrainOptions {
   /// decay, updated after every step; the per-epoch scores are the average's,
   /// and the model holds the average when training returns.
   double ema_decay = 0.0;
+  /// Forks (forks >= 2; 1 is off). After epoch fork_epoch (0: at the start)
+  /// the run forks into `forks` copies that resume from one state (weights,
+  /// buffers, optimizer moments, moving average, FR schedule step): copy 0
+  /// keeps the run's shuffle, so it is the plain run; copy k >= 1 shuffles
+  /// (and augments) with seed + 1000 k. Each trains to the last epoch. The
+  /// model then ends as fork_merge says, and is scored once more:
+  /// - average: the copies' uniform average (nn::average_states, a "model
+  ///   soup", Wortsman et al. 2022). Copies must stay in one basin to average
+  ///   well: FR twins forked at the start do not (they average to chance).
+  /// - lowest_train_loss: the copy whose final weights have the lowest
+  ///   classifier_train_loss (random restarts judged on the training set
+  ///   only; the test set plays no part in the choice).
+  int forks = 1;
+  int fork_epoch = 0;
+  ForkMerge fork_merge = ForkMerge::average;
   /// Called after every epoch (the model is in eval mode then, holding the
   /// weights just scored: the average with ema_decay; training resumes after).
   std::function<void(const EpochReport&)> on_epoch;
 };
 
 struct ClassifierResult {
-  double test_accuracy = 0;  ///< after the last epoch
+  double test_accuracy = 0;  ///< after the last epoch (of the soup, when forked)
+  std::vector<double> fork_accuracy;    ///< each fork copy's test accuracy, before merging
+  std::vector<double> fork_train_loss;  ///< each copy's classifier_train_loss (lowest_train_loss only)
+  int fork_picked = -1;                 ///< the copy kept (lowest_train_loss only)
   double seconds = 0;        ///< wall time of the whole run
   std::vector<EpochReport> epochs;
 };
@@ -150,6 +177,38 @@ struct ClassifierResult {
 inline Tensor<float> teacher_logits(nn::UnaryModule& teacher, const Var<float>& x) {
   NoGradGuard no_grad;
   return teacher.forward(x).value();
+}
+
+/// The training loss of a recipe on one batch: cross-entropy (label-smoothed
+/// as the recipe says), or the distillation loss against the teacher.
+inline Var<float> classifier_loss(const Var<float>& logits, const Var<float>& x, const Tensor<std::int64_t>& y,
+                                  const ClassifierTrainOptions& opt) {
+  if (opt.teacher)
+    return distillation_loss(logits, teacher_logits(*opt.teacher, x), y, static_cast<float>(opt.distill_temperature),
+                             static_cast<float>(opt.distill_weight), static_cast<float>(opt.label_smoothing));
+  return cross_entropy(logits, y, -100, static_cast<float>(opt.label_smoothing));
+}
+
+/// The recipe's loss of the model's current weights over its training items
+/// (the first train_count, unaugmented), in eval mode: how well a run fits
+/// what it was trained on, for choosing among restarts without the test set.
+inline double classifier_train_loss(nn::UnaryModule& model, const FashionMnist& train, const ClassifierInput& in,
+                                    const ClassifierTrainOptions& opt, std::int64_t batch = 250) {
+  NoGradGuard no_grad;
+  model.eval();
+  if (opt.teacher) opt.teacher->eval();
+  const std::int64_t n =
+      opt.train_count > 0 ? std::min(opt.train_count, train.images.dim(0)) : train.images.dim(0);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  double sum = 0;
+  for (std::int64_t at = 0; at < n; at += batch) {
+    const auto end = static_cast<std::size_t>(std::min(at + batch, n));
+    Tensor<std::int64_t> y;
+    const Var<float> x(make_classifier_batch(train, order, static_cast<std::size_t>(at), end, in, y));
+    sum += classifier_loss(model.forward(x), x, y, opt).item() * static_cast<double>(end - static_cast<std::size_t>(at));
+  }
+  return sum / static_cast<double>(n);
 }
 
 /// Steps per epoch for n training items.
@@ -161,11 +220,11 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
                                          const ClassifierTrainOptions& opt, const ClassifierInput& in) {
   FREQCAP_CHECK(opt.epochs >= 1 && opt.batch >= 1 && opt.lr > 0 && opt.clip >= 0 && opt.label_smoothing >= 0 &&
                     opt.label_smoothing < 1 && opt.ema_decay >= 0 && opt.ema_decay < 1 && opt.momentum >= 0 &&
-                    opt.momentum < 1,
+                    opt.momentum < 1 && opt.forks >= 1 && opt.fork_epoch >= 0 && opt.fork_epoch < opt.epochs,
                 "train_classifier: need epochs >= 1, batch >= 1, lr > 0, clip >= 0, 0 <= label_smoothing < 1, "
-                "0 <= ema_decay < 1, 0 <= momentum < 1 (got ",
+                "0 <= ema_decay < 1, 0 <= momentum < 1, forks >= 1, 0 <= fork_epoch < epochs (got ",
                 opt.epochs, ", ", opt.batch, ", ", opt.lr, ", ", opt.clip, ", ", opt.label_smoothing, ", ",
-                opt.ema_decay, ", ", opt.momentum, ")");
+                opt.ema_decay, ", ", opt.momentum, ", ", opt.forks, ", ", opt.fork_epoch, ")");
   const std::int64_t n_train =
       opt.train_count > 0 ? std::min(opt.train_count, train.images.dim(0)) : train.images.dim(0);
   FREQCAP_CHECK(n_train > 0, "train_classifier: empty training set");
@@ -191,7 +250,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
   std::int64_t step = 0;
   if (opt.teacher) opt.teacher->eval();
   model.train();
-  for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
+  auto run_epoch = [&](int epoch, int fork) {
     const auto t_epoch = std::chrono::steady_clock::now();
     std::shuffle(order.begin(), order.end(), shuffle_rng);
     double loss_sum = 0, lr = 0, norm_sum = 0, norm_max = 0;
@@ -206,11 +265,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       lr = nn::apply_lr(*optimizer, schedule, step);
       optimizer->zero_grad();
       const auto logits = model.forward(x);
-      auto loss = opt.teacher ? distillation_loss(logits, teacher_logits(*opt.teacher, x), y,
-                                                  static_cast<float>(opt.distill_temperature),
-                                                  static_cast<float>(opt.distill_weight),
-                                                  static_cast<float>(opt.label_smoothing))
-                              : cross_entropy(logits, y, -100, static_cast<float>(opt.label_smoothing));
+      auto loss = classifier_loss(logits, x, y, opt);
       FREQCAP_CHECK(std::isfinite(loss.item()), "training diverged: loss is ", loss.item(), " at step ", step);
       loss.backward();
       const double norm = opt.clip > 0 ? nn::clip_grad_norm_(params, opt.clip) : nn::grad_norm(params);
@@ -224,6 +279,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     }
     EpochReport r;
     r.epoch = epoch;
+    r.fork = fork;
     r.steps = step;
     r.lr = lr;
     r.train_loss = loss_sum / static_cast<double>(n_train);
@@ -237,10 +293,69 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     if (ema && epoch < opt.epochs) ema->swap();  // train on from the live weights
     model.train();
     result.epochs.push_back(r);
+  };
+  const int forks = opt.forks;
+  for (int epoch = 1; epoch <= (forks > 1 ? opt.fork_epoch : opt.epochs); ++epoch) run_epoch(epoch, -1);
+  if (forks > 1) {
+    // The fork point: everything a copy resumes from (raw copies, no graph).
+    auto clones = [](const std::vector<Tensor<float>>& ts) {
+      std::vector<Tensor<float>> out;
+      for (const auto& t : ts) out.push_back(t.clone());
+      return out;
+    };
+    auto copy_into = [](const std::vector<Tensor<float>>& dst, const std::vector<Tensor<float>>& src) {
+      for (std::size_t i = 0; i < dst.size(); ++i) {
+        Tensor<float> d = dst[i];  // shares the module's storage
+        std::copy(src[i].data(), src[i].data() + src[i].numel(), d.data());
+      }
+    };
+    const auto weights = clones(nn::float_state(model));
+    std::vector<Tensor<std::int64_t>> counters;  // int64 buffers (BatchNorm's)
+    for (const auto& [name, b] : model.named_buffers())
+      if (const auto* c = std::get_if<Tensor<std::int64_t>>(&b)) counters.push_back(c->clone());
+    const auto ema_state = ema ? ema->state() : decltype(ema->state()){};
+    const auto optimizer_state = optimizer->state_dict();
+    std::vector<std::int64_t> fr_steps;
+    for (const auto& [name, fr] : dct::fr_layers(model)) fr_steps.push_back(fr->step());
+    const std::int64_t fork_step = step;
+    std::vector<std::vector<Tensor<float>>> finals;
+    for (int k = 0; k < forks; ++k) {
+      if (k > 0) {
+        copy_into(nn::float_state(model), weights);
+        std::size_t i = 0;
+        for (const auto& [name, b] : model.named_buffers())
+          if (const auto* c = std::get_if<Tensor<std::int64_t>>(&b)) {
+            Tensor<std::int64_t> d = *c;
+            std::copy(counters[i].data(), counters[i].data() + counters[i].numel(), d.data());
+            ++i;
+          }
+        if (ema) ema->load_state(ema_state);
+        optimizer->load_state_dict(optimizer_state);
+        i = 0;
+        for (const auto& [name, fr] : dct::fr_layers(model)) fr->set_step(fr_steps[i++]);
+        step = fork_step;
+        shuffle_rng = std::mt19937(opt.seed + 1000u * static_cast<unsigned>(k));
+        if (opt.augment) augmenter.emplace(*opt.augment, std::uint64_t(opt.seed) + 1 + 1000u * static_cast<unsigned>(k));
+        model.train();
+      }
+      for (int epoch = opt.fork_epoch + 1; epoch <= opt.epochs; ++epoch) run_epoch(epoch, k);
+      result.fork_accuracy.push_back(result.epochs.back().test_accuracy);
+      finals.push_back(clones(nn::float_state(model)));  // the average's weights with an EMA
+      if (opt.fork_merge == ForkMerge::lowest_train_loss)
+        result.fork_train_loss.push_back(classifier_train_loss(model, train, in, opt));
+    }
+    if (opt.fork_merge == ForkMerge::average) {
+      nn::average_states(nn::float_state(model), finals);
+    } else {
+      const auto& l = result.fork_train_loss;
+      result.fork_picked = static_cast<int>(std::min_element(l.begin(), l.end()) - l.begin());
+      copy_into(nn::float_state(model), finals[static_cast<std::size_t>(result.fork_picked)]);
+    }
   }
-  result.test_accuracy = result.epochs.back().test_accuracy;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   model.eval();
+  result.test_accuracy =
+      opt.forks > 1 ? classifier_accuracy(model, test, in, opt.test_count) : result.epochs.back().test_accuracy;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }
 

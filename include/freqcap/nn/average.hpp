@@ -26,34 +26,43 @@ inline std::vector<Tensor<float>> float_state(const Module& module) {
   return out;
 }
 
-/// Sets every parameter and float buffer of `into` to the mean of the
-/// members' (accumulated in double). `into` may be one of the members. The
-/// members must have `into`'s tensors: same count, same shapes.
-inline void average_weights(Module& into, const std::vector<const Module*>& members) {
-  FREQCAP_CHECK(!members.empty(), "average_weights: no members");
-  NoGradGuard no_grad;
-  auto out = float_state(into);
-  std::vector<std::vector<double>> sum(out.size());
-  for (std::size_t i = 0; i < out.size(); ++i) sum[i].assign(static_cast<std::size_t>(out[i].numel()), 0.0);
-  for (std::size_t m = 0; m < members.size(); ++m) {
-    FREQCAP_CHECK(members[m] != nullptr, "average_weights: member ", m, " is null");
-    const auto state = float_state(*members[m]);
-    FREQCAP_CHECK(state.size() == out.size(), "average_weights: member ", m, " has ", state.size(),
-                  " parameters and float buffers, the model ", out.size());
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      FREQCAP_CHECK(state[i].shape() == out[i].shape(), "average_weights: member ", m, "'s tensor ", i,
+/// Sets each tensor of `into` to the mean of the states' tensors at its
+/// index (accumulated in double). Every state must match `into`: same count,
+/// same shapes. `into` may share storage with a state.
+inline void average_states(const std::vector<Tensor<float>>& into,
+                           const std::vector<std::vector<Tensor<float>>>& states) {
+  FREQCAP_CHECK(!states.empty(), "average_weights: no members");
+  std::vector<std::vector<double>> sum(into.size());
+  for (std::size_t i = 0; i < into.size(); ++i) sum[i].assign(static_cast<std::size_t>(into[i].numel()), 0.0);
+  for (std::size_t m = 0; m < states.size(); ++m) {
+    FREQCAP_CHECK(states[m].size() == into.size(), "average_weights: member ", m, " has ", states[m].size(),
+                  " parameters and float buffers, the model ", into.size());
+    for (std::size_t i = 0; i < into.size(); ++i) {
+      FREQCAP_CHECK(states[m][i].shape() == into[i].shape(), "average_weights: member ", m, "'s tensor ", i,
                     " has another shape than the model's");
-      const Tensor<float> src = state[i].contiguous();
+      const Tensor<float> src = states[m][i].contiguous();
       for (std::int64_t k = 0, n = src.numel(); k < n; ++k) sum[i][static_cast<std::size_t>(k)] += src.data()[k];
     }
   }
-  const double inv = 1.0 / static_cast<double>(members.size());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    FREQCAP_CHECK(out[i].is_contiguous(), "average_weights: a tensor of the model is not contiguous");
-    float* p = out[i].data();
-    for (std::int64_t k = 0, n = out[i].numel(); k < n; ++k)
-      p[k] = static_cast<float>(sum[i][static_cast<std::size_t>(k)] * inv);
+  const double inv = 1.0 / static_cast<double>(states.size());
+  for (std::size_t i = 0; i < into.size(); ++i) {
+    FREQCAP_CHECK(into[i].is_contiguous(), "average_weights: a tensor of the model is not contiguous");
+    Tensor<float> dst = into[i];  // shares storage
+    for (std::int64_t k = 0, n = dst.numel(); k < n; ++k)
+      dst.data()[k] = static_cast<float>(sum[i][static_cast<std::size_t>(k)] * inv);
   }
+}
+
+/// Sets every parameter and float buffer of `into` to the mean of the
+/// members'. `into` may be one of the members.
+inline void average_weights(Module& into, const std::vector<const Module*>& members) {
+  NoGradGuard no_grad;
+  std::vector<std::vector<Tensor<float>>> states;
+  for (std::size_t m = 0; m < members.size(); ++m) {
+    FREQCAP_CHECK(members[m] != nullptr, "average_weights: member ", m, " is null");
+    states.push_back(float_state(*members[m]));
+  }
+  average_states(float_state(into), states);
 }
 
 }  // namespace freqcap::nn

@@ -49,6 +49,28 @@ class ExponentialMovingAverage {
     ++updates_;
   }
 
+  /// Copies of the averages and the update count (checkpoints, forked runs).
+  std::pair<std::vector<Tensor<float>>, std::int64_t> state() const {
+    std::vector<Tensor<float>> copy;
+    for (const auto& t : shadow_) copy.push_back(t.clone());
+    return {std::move(copy), updates_};
+  }
+  /// Restores what state() returned (0 updates: an empty average).
+  void load_state(const std::pair<std::vector<Tensor<float>>, std::int64_t>& saved) {
+    FREQCAP_CHECK(saved.second >= 0, "ExponentialMovingAverage: negative update count ", saved.second);
+    if (saved.second > 0) {
+      const auto live = live_tensors();
+      FREQCAP_CHECK(saved.first.size() == live.size(), "ExponentialMovingAverage: the saved state has ",
+                    saved.first.size(), " tensors, the module ", live.size());
+      for (std::size_t i = 0; i < live.size(); ++i)
+        FREQCAP_CHECK(saved.first[i].shape() == live[i].shape(), "ExponentialMovingAverage: saved tensor ", i,
+                      " has another shape than the module's");
+    }
+    shadow_.clear();
+    for (const auto& t : saved.first) shadow_.push_back(t.clone());
+    updates_ = saved.second;
+  }
+
   /// Exchanges the module's values and the averages in place (call again to undo).
   void swap() {
     FREQCAP_CHECK(updates_ > 0, "ExponentialMovingAverage: swap() before the first update()");
