@@ -568,6 +568,35 @@ TEST_CASE("compress: train_classifier forks resume from one state and end as the
     if (const auto* c = std::get_if<Tensor<std::int64_t>>(&t))
       CHECK(c->to_vector() == std::get<Tensor<std::int64_t>>(b.at(name)).to_vector());
   }
+  // With several images the shuffle matters: a copy forked at the start is
+  // the plain run with the copy's shuffle seed (same start, same batches).
+  const FashionMnist train8 = noise_images(8, 23);
+  auto reports = [&](int forks, unsigned seed) {
+    backbones::LeNet5FR fr;
+    fr.fill(dct::FROptions().keep_count(40).drop_rate(0.5));
+    manual_seed(5);
+    backbones::LeNet5 m(fr);
+    ClassifierTrainOptions opt;
+    opt.epochs = 3;
+    opt.batch = 4;
+    opt.lr = 1e-2;
+    opt.seed = seed;
+    opt.forks = forks;
+    std::vector<EpochReport> seen;
+    opt.on_epoch = [&](const EpochReport& r) { seen.push_back(r); };
+    train_classifier(m, train8, test, opt, in);
+    return seen;
+  };
+  const auto forked = reports(3, 7), seed_2007 = reports(1, 2007);
+  REQUIRE(forked.size() == 9);
+  REQUIRE(seed_2007.size() == 3);
+  for (std::size_t e = 0; e < 3; ++e) {
+    INFO("epoch " << e + 1);
+    CHECK(forked[6 + e].fork == 2);
+    CHECK(forked[6 + e].train_loss == seed_2007[e].train_loss);
+    CHECK(forked[6 + e].test_accuracy == seed_2007[e].test_accuracy);
+  }
+  CHECK(forked[3].train_loss != forked[0].train_loss);  // copies 0 and 1 did see other batches
   // fc1's mask was still shrinking after the fork (400,000 / 4 kept at it),
   // so a copy that did not rewind the schedule would train under another mask.
   const auto plain_fc1 = dct::fr_layers(*plain)[2], soup_fc1 = dct::fr_layers(*soup)[2];

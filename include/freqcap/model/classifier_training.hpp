@@ -318,6 +318,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     std::vector<std::int64_t> fr_steps;
     for (const auto& [name, fr] : dct::fr_layers(model)) fr_steps.push_back(fr->step());
     const std::int64_t fork_step = step;
+    const auto fork_order = order;  // each epoch shuffles the order it finds
     std::vector<std::vector<Tensor<float>>> finals;
     for (int k = 0; k < forks; ++k) {
       if (k > 0) {
@@ -334,6 +335,7 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
         i = 0;
         for (const auto& [name, fr] : dct::fr_layers(model)) fr->set_step(fr_steps[i++]);
         step = fork_step;
+        order = fork_order;
         shuffle_rng = std::mt19937(opt.seed + 1000u * static_cast<unsigned>(k));
         if (opt.augment) augmenter.emplace(*opt.augment, std::uint64_t(opt.seed) + 1 + 1000u * static_cast<unsigned>(k));
         model.train();
