@@ -314,8 +314,10 @@ int main(int argc, char** argv) {
     if (models != "dense") {
       manual_seed(seed);
       auto fr = make_model(model_name, true, lenet);
-      if (warm) load_dense_into_fr(*fr, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
-      if (warm) std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
+      if (warm) {
+        load_dense_into_fr(*fr, warm_start.empty() ? trained_dense : read_state_dict(warm_start));
+        std::printf("FR: warm start from %s\n", warm_start.empty() ? "this run's dense twin" : warm_start.c_str());
+      }
       const auto layers = dct::fr_layers(*fr);
       std::vector<std::int64_t> sizes;
       for (const auto& [name, l] : layers) sizes.push_back(l->coefficient_count());

@@ -100,7 +100,7 @@ struct EpochReport {
   double train_loss = 0, train_accuracy = 0, test_accuracy = 0;
   double grad_norm_mean = 0, grad_norm_max = 0;  ///< global gradient L2 norm over the epoch's steps, before clipping
   double seconds = 0;                            ///< training + scoring time of the epoch
-  int fork = -1;  ///< the soup copy that ran it (-1: before forking, or no soup)
+  int fork = -1;  ///< the fork copy that ran it (-1: before forking, or no forks)
 };
 
 /// The optimizer of a classifier recipe.
@@ -145,8 +145,8 @@ struct ClassifierTrainOptions {
   /// and the model holds the average when training returns.
   double ema_decay = 0.0;
   /// Forks (forks >= 2; 1 is off). After epoch fork_epoch (0: at the start)
-  /// the run forks into `forks` copies that resume from one state (weights,
-  /// buffers, optimizer moments, moving average, FR schedule step): copy 0
+  /// the run forks into `forks` copies that resume from one state (its state
+  /// dict, optimizer moments, moving average, FR schedule step, sample order): copy 0
   /// keeps the run's shuffle, so it is the plain run; copy k >= 1 shuffles
   /// (and augments) with seed + 1000 k. Each trains to the last epoch. The
   /// model then ends as fork_merge says, and is scored once more:
@@ -165,7 +165,7 @@ struct ClassifierTrainOptions {
 };
 
 struct ClassifierResult {
-  double test_accuracy = 0;  ///< after the last epoch (of the soup, when forked)
+  double test_accuracy = 0;  ///< after the last epoch (of the merged copies, when forked)
   std::vector<double> fork_accuracy;    ///< each fork copy's test accuracy, before merging
   std::vector<double> fork_train_loss;  ///< each copy's classifier_train_loss (lowest_train_loss only)
   int fork_picked = -1;                 ///< the copy kept (lowest_train_loss only)
@@ -294,45 +294,24 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     model.train();
     result.epochs.push_back(r);
   };
-  const int forks = opt.forks;
-  for (int epoch = 1; epoch <= (forks > 1 ? opt.fork_epoch : opt.epochs); ++epoch) run_epoch(epoch, -1);
-  if (forks > 1) {
-    // The fork point: everything a copy resumes from (raw copies, no graph).
-    auto clones = [](const std::vector<Tensor<float>>& ts) {
-      std::vector<Tensor<float>> out;
-      for (const auto& t : ts) out.push_back(t.clone());
-      return out;
-    };
-    auto copy_into = [](const std::vector<Tensor<float>>& dst, const std::vector<Tensor<float>>& src) {
-      for (std::size_t i = 0; i < dst.size(); ++i) {
-        Tensor<float> d = dst[i];  // shares the module's storage
-        std::copy(src[i].data(), src[i].data() + src[i].numel(), d.data());
-      }
-    };
-    const auto weights = clones(nn::float_state(model));
-    std::vector<Tensor<std::int64_t>> counters;  // int64 buffers (BatchNorm's)
-    for (const auto& [name, b] : model.named_buffers())
-      if (const auto* c = std::get_if<Tensor<std::int64_t>>(&b)) counters.push_back(c->clone());
+  for (int epoch = 1; epoch <= (opt.forks > 1 ? opt.fork_epoch : opt.epochs); ++epoch) run_epoch(epoch, -1);
+  if (opt.forks > 1) {
+    // The fork point: everything a copy resumes from.
+    nn::StateDict fork_state;  // parameters and buffers, copied (the module's own share storage)
+    for (const auto& [name, t] : model.state_dict()) fork_state.insert(name, nn::clone(t));
     const auto ema_state = ema ? ema->state() : decltype(ema->state()){};
     const auto optimizer_state = optimizer->state_dict();
     std::vector<std::int64_t> fr_steps;
     for (const auto& [name, fr] : dct::fr_layers(model)) fr_steps.push_back(fr->step());
     const std::int64_t fork_step = step;
     const auto fork_order = order;  // each epoch shuffles the order it finds
-    std::vector<std::vector<Tensor<float>>> finals;
-    for (int k = 0; k < forks; ++k) {
+    std::vector<std::vector<Tensor<float>>> finals;  // each copy's parameters and float buffers
+    for (int k = 0; k < opt.forks; ++k) {
       if (k > 0) {
-        copy_into(nn::float_state(model), weights);
-        std::size_t i = 0;
-        for (const auto& [name, b] : model.named_buffers())
-          if (const auto* c = std::get_if<Tensor<std::int64_t>>(&b)) {
-            Tensor<std::int64_t> d = *c;
-            std::copy(counters[i].data(), counters[i].data() + counters[i].numel(), d.data());
-            ++i;
-          }
+        model.load_state_dict(fork_state);
         if (ema) ema->load_state(ema_state);
         optimizer->load_state_dict(optimizer_state);
-        i = 0;
+        std::size_t i = 0;
         for (const auto& [name, fr] : dct::fr_layers(model)) fr->set_step(fr_steps[i++]);
         step = fork_step;
         order = fork_order;
@@ -342,7 +321,8 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
       }
       for (int epoch = opt.fork_epoch + 1; epoch <= opt.epochs; ++epoch) run_epoch(epoch, k);
       result.fork_accuracy.push_back(result.epochs.back().test_accuracy);
-      finals.push_back(clones(nn::float_state(model)));  // the average's weights with an EMA
+      finals.emplace_back();  // the average's weights with an EMA
+      for (const auto& t : nn::float_state(model)) finals.back().push_back(t.clone());
       if (opt.fork_merge == ForkMerge::lowest_train_loss)
         result.fork_train_loss.push_back(classifier_train_loss(model, train, in, opt));
     }
@@ -351,7 +331,8 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     } else {
       const auto& l = result.fork_train_loss;
       result.fork_picked = static_cast<int>(std::min_element(l.begin(), l.end()) - l.begin());
-      copy_into(nn::float_state(model), finals[static_cast<std::size_t>(result.fork_picked)]);
+      auto live = nn::float_state(model);  // shares the module's storage
+      for (std::size_t i = 0; i < live.size(); ++i) live[i].copy_from(finals[static_cast<std::size_t>(result.fork_picked)][i]);
     }
   }
   model.eval();

@@ -37,7 +37,7 @@ class ExponentialMovingAverage {
       shadow_.clear();
       for (const auto& t : live) shadow_.push_back(t.clone());
     } else {
-      check_matches_shadow(live);
+      check_matches(live, shadow_);
       const float w = static_cast<float>(1.0 - decay_);
       for (std::size_t i = 0; i < live.size(); ++i) {
         const Tensor<float> src = live[i].contiguous();
@@ -58,14 +58,7 @@ class ExponentialMovingAverage {
   /// Restores what state() returned (0 updates: an empty average).
   void load_state(const std::pair<std::vector<Tensor<float>>, std::int64_t>& saved) {
     FREQCAP_CHECK(saved.second >= 0, "ExponentialMovingAverage: negative update count ", saved.second);
-    if (saved.second > 0) {
-      const auto live = live_tensors();
-      FREQCAP_CHECK(saved.first.size() == live.size(), "ExponentialMovingAverage: the saved state has ",
-                    saved.first.size(), " tensors, the module ", live.size());
-      for (std::size_t i = 0; i < live.size(); ++i)
-        FREQCAP_CHECK(saved.first[i].shape() == live[i].shape(), "ExponentialMovingAverage: saved tensor ", i,
-                      " has another shape than the module's");
-    }
+    if (saved.second > 0) check_matches(live_tensors(), saved.first);
     shadow_.clear();
     for (const auto& t : saved.first) shadow_.push_back(t.clone());
     updates_ = saved.second;
@@ -76,7 +69,7 @@ class ExponentialMovingAverage {
     FREQCAP_CHECK(updates_ > 0, "ExponentialMovingAverage: swap() before the first update()");
     NoGradGuard no_grad;
     auto live = live_tensors();
-    check_matches_shadow(live);
+    check_matches(live, shadow_);
     for (std::size_t i = 0; i < live.size(); ++i) {
       FREQCAP_CHECK(live[i].is_contiguous(), "ExponentialMovingAverage: a parameter is not contiguous");
       float* p = live[i].data();
@@ -88,11 +81,14 @@ class ExponentialMovingAverage {
  private:
   std::vector<Tensor<float>> live_tensors() const { return float_state(module_); }
 
-  /// The module still has the tensors the shadow was copied from (count and shapes).
-  void check_matches_shadow(const std::vector<Tensor<float>>& live) const {
-    FREQCAP_CHECK(live.size() == shadow_.size(), "ExponentialMovingAverage: the module's parameters changed");
+  /// The module's tensors match the averages' (count and shapes): the shadow,
+  /// or a saved state about to become it.
+  static void check_matches(const std::vector<Tensor<float>>& live, const std::vector<Tensor<float>>& averages) {
+    FREQCAP_CHECK(live.size() == averages.size(), "ExponentialMovingAverage: the module has ", live.size(),
+                  " parameters and float buffers, the averages ", averages.size());
     for (std::size_t i = 0; i < live.size(); ++i)
-      FREQCAP_CHECK(live[i].shape() == shadow_[i].shape(), "ExponentialMovingAverage: a parameter changed shape");
+      FREQCAP_CHECK(live[i].shape() == averages[i].shape(), "ExponentialMovingAverage: tensor ", i,
+                    " of the module has another shape than its average");
   }
 
   Module& module_;
