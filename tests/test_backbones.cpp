@@ -15,6 +15,7 @@
 
 #include "freqcap/autograd/gradcheck.hpp"
 #include "freqcap/backbones/factory.hpp"
+#include "freqcap/core/threads.hpp"
 #include "freqcap/data/image.hpp"  // with test_image.cpp: two TUs with freqcap's static stb must link
 #include "freqcap/data/preprocess.hpp"
 #include "support.hpp"
@@ -268,6 +269,17 @@ TEST_CASE("a decoded image runs through preprocessing and a backbone", "[backbon
   CHECK(std::isfinite(max_abs(f)));
 }
 
+/// Random BatchNorm statistics and affine terms (not the 1 / 0 of a fresh layer).
+void randomise(nn::BatchNorm2d& bn, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (std::int64_t c = 0; c < bn.running_mean.numel(); ++c) {
+    bn.running_mean.data()[c] = u(rng);
+    bn.running_var.data()[c] = 0.5f + 0.5f * (u(rng) + 1.0f);
+    bn.weight.value().data()[c] = 1.0f + 0.5f * u(rng);
+    bn.bias.value().data()[c] = 0.5f * u(rng);
+  }
+}
+
 TEST_CASE("Conv2dNormActivation folds BatchNorm into the convolution for inference only", "[backbones]") {
   // Random BN statistics and affine terms (not the 1 / 0 of a fresh layer),
   // every activation, stride 1 and 2, a depthwise one: the folded inference
@@ -286,12 +298,7 @@ TEST_CASE("Conv2dNormActivation folds BatchNorm into the convolution for inferen
     auto block = conv_bn_act(o);
     auto bn = block->at<nn::BatchNorm2d>(1);
     REQUIRE(bn);
-    for (std::int64_t c = 0; c < o.out(); ++c) {
-      bn->running_mean.data()[c] = u(rng);
-      bn->running_var.data()[c] = 0.5f + 0.5f * (u(rng) + 1.0f);
-      bn->weight.value().data()[c] = 1.0f + 0.5f * u(rng);
-      bn->bias.value().data()[c] = 0.5f * u(rng);
-    }
+    randomise(*bn, rng);
     block->train(false);
     Tensor<float> x(Shape{2, o.in(), 9, 10});
     for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = u(rng);
@@ -319,6 +326,35 @@ TEST_CASE("Conv2dNormActivation folds BatchNorm into the convolution for inferen
   fr->train(false);
   NoGradGuard ng;
   CHECK_FALSE(fr->folds_batch_norm());
+}
+
+TEST_CASE("folded Conv+BN of a large layer is folded and packed over the threads with the bits of one thread", "[backbones]") {
+  // 256 x 64 x 3 x 3 = 147,456 weights: enough for folded_conv_bn to fold,
+  // and pack_conv_weights to pack, over the threads. The result equals the
+  // modules in turn (1e-5 of the scale), and a one-thread run to the bit.
+  auto block = conv_bn_act(ConvBNActOptions(64, 256, 3).act(Act::relu));
+  auto bn = block->at<nn::BatchNorm2d>(1);
+  REQUIRE(bn);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  randomise(*bn, rng);
+  block->train(false);
+  Tensor<float> x(Shape{1, 64, 12, 12});
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = u(rng);
+  // With a graph it refuses to fold by hand.
+  auto conv = block->at<nn::Conv2d>(0);
+  REQUIRE(conv);
+  CHECK_THROWS_AS(folded_conv_bn(*conv, *bn, Var<float>(x), kernels::Act::relu), Error);
+  NoGradGuard ng;
+  const Tensor<float> folded = block->forward(Var<float>(x)).value();
+  Var<float> h(x);
+  for (std::size_t i = 0; i < block->size(); ++i) h = (*block)[i]->forward(h);
+  CHECK(relative_error(folded, h.value()) <= 1e-5);
+  const int threads = freqcap::num_threads();
+  freqcap::set_num_threads(1);
+  const Tensor<float> one = block->forward(Var<float>(x)).value();
+  freqcap::set_num_threads(threads);
+  CHECK(relative_error(one, folded) == 0.0);
 }
 
 TEST_CASE("make_divisible follows torchvision's rounding", "[backbones]") {

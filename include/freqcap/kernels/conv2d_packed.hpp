@@ -127,17 +127,9 @@ template <class Micro> std::size_t packed_weights_size(std::size_t m, std::size_
   return ceil_div(m, Micro::MR) * Micro::MR * k;
 }
 
-/// Packs w [m, k] (row-major) for conv_gemm_block: KC-row block pc starts at
-/// out + pc * round_up(m, MR) and holds ceil(m / MR) panels of kc x MR.
-template <class Micro> void pack_weights(const float* w, std::size_t m, std::size_t k, float* out) {
-  const std::size_t mp = ceil_div(m, Micro::MR) * Micro::MR;
-  for (std::size_t pc = 0; pc < k; pc += Micro::KC)
-    pack_a<Micro::MR>(false, w, k, 0, m, pc, std::min(Micro::KC, k - pc), 1.0f, out + pc * mp);
-}
-
 /// y[i, q] = init[i] + sum_r w[i, r] col[r, q] for rows i in [i0, i1) (i0 a
 /// multiple of MR) and pixels q in [q0, q1), where col is the im2col matrix of
-/// one group's input x and wp its m-row weights packed by pack_weights. y has
+/// one group's input x and wp its m-row weights packed by pack_conv_weights. y has
 /// row stride ldy and is only written (the first K block stores init + its
 /// product, the later ones add theirs).
 template <class Micro>
@@ -181,9 +173,10 @@ void conv_gemm_images(const Conv2dShape& s, const float* x, std::size_t images, 
   }
 }
 
-/// A convolution's weights packed per group by pack_weights (group g at
-/// packed + g * per_group) and each output channel's start (bias or 0), in
-/// the calling thread's scratch.
+/// A convolution's weights packed per group (group g at packed + g *
+/// per_group; there, KC-row block pc starts at pc * round_up(m, MR) and holds
+/// ceil(m / MR) panels of kc x MR, m the group's rows) and each output
+/// channel's start (bias or 0), in the calling thread's scratch.
 struct ConvWeights {
   const float* packed;
   const float* init;
@@ -192,7 +185,16 @@ struct ConvWeights {
 template <class Micro> ConvWeights pack_conv_weights(const Conv2dShape& s, const float* w, const float* bias) {
   const std::size_t kg = s.out_per_group(), kk = s.col_rows(), per_group = packed_weights_size<Micro>(kg, kk);
   float* wp = scratch(Scratch::conv_weights).data(per_group * s.groups + s.out_channels);
-  for (std::size_t g = 0; g < s.groups; ++g) pack_weights<Micro>(w + g * kg * kk, kg, kk, wp + g * per_group);
+  // One (group, KC block) a task, over the threads: at batch 1 the packing of
+  // a large layer's weights is a pass as long as a share of its product.
+  const std::size_t mp = ceil_div(kg, Micro::MR) * Micro::MR, blocks = ceil_div(kk, Micro::KC);
+  const auto tasks = static_cast<std::ptrdiff_t>(s.groups * blocks);
+FREQCAP_OMP(parallel for schedule(static) if (worth_parallel(s.out_channels * kk)))
+  for (std::ptrdiff_t t = 0; t < tasks; ++t) {
+    const std::size_t g = std::size_t(t) / blocks, pc = std::size_t(t) % blocks * Micro::KC;
+    pack_a<Micro::MR>(false, w + g * kg * kk, kk, 0, kg, pc, std::min(Micro::KC, kk - pc), 1.0f,
+                      wp + g * per_group + pc * mp);
+  }
   float* init = wp + per_group * s.groups;
   for (std::size_t i = 0; i < s.out_channels; ++i) init[i] = bias ? bias[i] : 0.0f;
   return {wp, init, per_group};

@@ -41,7 +41,7 @@ class AlignedBuffer {
 
 namespace detail {
 /// Per-thread buffers, one per purpose, reused across calls.
-enum class Scratch { gemm_a = 0, gemm_b, im2col, conv_weights, count };
+enum class Scratch { gemm_a = 0, gemm_b, im2col, conv_weights, folded_weights, count };
 inline AlignedBuffer& scratch(Scratch which) {
   thread_local AlignedBuffer buffers[static_cast<int>(Scratch::count)];
   return buffers[static_cast<int>(which)];
