@@ -790,7 +790,8 @@ TEST_CASE("scripts/lenet5-seeds runs recipe B per seed, tabulates the gaps and r
   const std::string script = "FREQCAP_COMPRESS='" + std::string(FREQCAP_EXAMPLES_DIR) + "/freqcap-compress' '" +
                              std::string(FREQCAP_SOURCE_DIR) + "/scripts/lenet5-seeds' --dir '" + dir.string() +
                              "' --mnist '" + (tmp / "package").string() + "' --epochs 1 --fr-epochs 1 ";
-  const auto [rc, text] = testing::run_program(script + "--seeds '3 4' --fr-lr 2e-2 -- --distill-weight 0.5", out);
+  const auto [rc, text] =
+      testing::run_program(script + "--seeds '3 4' --fr-lr 2e-2 --fr-floor-epoch 0.5 -- --distill-weight 0.5", out);
   INFO(text);
   REQUIRE(rc == 0);
   // The table's numbers are the runs' own JSON rows.
@@ -800,6 +801,8 @@ TEST_CASE("scripts/lenet5-seeds runs recipe B per seed, tabulates the gaps and r
     const auto command = fr["command"].get<std::string>();
     CHECK(command.find("--seed " + std::to_string(s) + " ") != std::string::npos);
     CHECK(command.find("--fr-lr 2e-2") != std::string::npos);
+    CHECK(command.find("--floor-epoch 0.5 ") != std::string::npos);  // the FR run's floor; the dense run keeps 20
+    CHECK(dense["command"].get<std::string>().find("--floor-epoch 20 ") != std::string::npos);
     char row[160];
     const double d = dense["dense_accuracy"].get<double>(), f = fr["fr_accuracy"].get<double>(),
                  f16 = fr["fr_accuracy_fp16_reload"].get<double>();
