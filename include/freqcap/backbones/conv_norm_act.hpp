@@ -38,8 +38,9 @@ inline bool folds_batch_norm(const nn::Conv2d& conv, const nn::BatchNorm2d& bn) 
 /// no graph is built, so grad mode must be off (conv_bn calls it when
 /// folds_batch_norm). The folded weights go into a per-thread buffer reused
 /// across calls, computed over the threads: a fresh tensor a call faulted in
-/// new pages for every layer, and one thread folding ResNet-50's 23.5M
-/// weights cost a fifth of a batch-1 forward at two threads.
+/// new pages for every layer, and folding (then packing) ResNet-50's 23.5M
+/// weights on one thread cost a fifth of its batch-1 forward at two threads
+/// (benchmarks/README.md).
 inline Var<float> folded_conv_bn(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Var<float>& x,
                                  std::optional<kernels::Act> act) {
   FREQCAP_CHECK(!grad_mode_enabled(), "folded_conv_bn: inference only (grad mode is on)");
