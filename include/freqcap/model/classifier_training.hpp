@@ -331,8 +331,9 @@ inline ClassifierResult train_classifier(nn::UnaryModule& model, const FashionMn
     } else {
       const auto& l = result.fork_train_loss;
       result.fork_picked = static_cast<int>(std::min_element(l.begin(), l.end()) - l.begin());
+      const auto& picked = finals[static_cast<std::size_t>(result.fork_picked)];
       auto live = nn::float_state(model);  // shares the module's storage
-      for (std::size_t i = 0; i < live.size(); ++i) live[i].copy_from(finals[static_cast<std::size_t>(result.fork_picked)][i]);
+      for (std::size_t i = 0; i < live.size(); ++i) live[i].copy_from(picked[i]);
     }
   }
   model.eval();
