@@ -7,6 +7,8 @@
 //   FREQCAP_NUM_THREADS=1 bench_backbones --benchmark_filter='/1/'
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
@@ -19,7 +21,8 @@ namespace {
 
 using namespace freqcap;
 
-void bm_backbone(benchmark::State& state, const std::string& name) {
+/// `keep`: the fraction of coefficients each FR layer keeps (FR backbones only).
+void bm_backbone(benchmark::State& state, const std::string& name, double keep = 1.0) {
   static const bool once = [] {
     keep_freed_tensor_memory();
     init_threads(0);
@@ -29,6 +32,8 @@ void bm_backbone(benchmark::State& state, const std::string& name) {
   const std::int64_t batch = state.range(0);
   manual_seed(0);
   auto net = backbones::make_backbone(name);
+  for (auto& [layer, fr] : dct::fr_layers(*net))
+    fr->set_kept(std::max<std::int64_t>(1, std::int64_t(keep * double(fr->coefficient_count()))));
   net->eval();
   Tensor<float> x(Shape{batch, 3, 299, 299});
   std::mt19937 rng(1);
@@ -52,3 +57,9 @@ BENCHMARK_CAPTURE(bm_backbone, efficientnet_b0, std::string("efficientnet_b0"))-
 BENCHMARK_CAPTURE(bm_backbone, efficientnet_b1, std::string("efficientnet_b1"))->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_backbone, resnet50, std::string("resnet50"))->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_backbone, mobilenet_v2, std::string("mobilenet_v2"))->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+// FR variants keeping 2% of each layer's coefficients (about the 50x point
+// of docs/compression.md). Eval mode reconstructs each convolution's weight
+// once and caches it, so the convolutions run their dense twins' kernels;
+// FR linears multiply by the few kept coefficients without forming W.
+BENCHMARK_CAPTURE(bm_backbone, alexnet_fr_2pc, std::string("alexnet_fr"), 0.02)->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(bm_backbone, efficientnet_b0_fr_2pc, std::string("efficientnet_b0_fr"), 0.02)->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -321,11 +321,51 @@ TEST_CASE("Conv2dNormActivation folds BatchNorm into the convolution for inferen
     NoGradGuard ng;
     CHECK_FALSE(block->folds_batch_norm());
   }
-  // An FR convolution is never folded (its weight is rebuilt from coefficients).
-  auto fr = conv_bn_act(ConvBNActOptions(4, 6, 3).fr(dct::FROptions{}));
-  fr->train(false);
+}
+
+TEST_CASE("an FR Conv2dNormActivation folds its eval reconstruction and follows coefficient changes", "[backbones]") {
+  // The FR convolution keeps 40 of its 540 coefficients. In eval mode
+  // without a graph the block folds BatchNorm into IDCT(C * M), equal to the
+  // three modules in turn within 1e-5 of the output scale; after a kept
+  // coefficient changes, the fold uses the new reconstruction.
+  auto block = conv_bn_act(ConvBNActOptions(6, 10, 3).act(Act::silu).fr(dct::FROptions{}));
+  auto fr = block->at<dct::FRConv2d>(0);
+  auto bn = block->at<nn::BatchNorm2d>(1);
+  REQUIRE(fr);
+  REQUIRE(bn);
+  fr->set_kept(40);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  randomise(*bn, rng);
+  Tensor<float> x(Shape{2, 6, 8, 9});
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = u(rng);
+  // In training mode nothing folds, and reading the parts takes no schedule step.
+  {
+    NoGradGuard ng;
+    CHECK_FALSE(block->folds_batch_norm());
+    const std::int64_t step = fr->step();
+    const ConvParts parts = conv_parts(*fr);
+    CHECK(fr->step() == step);
+    CHECK(relative_error(parts.weight, fr->reconstructed_weight()) == 0.0);
+  }
+  block->train(false);
+  CHECK_FALSE(block->folds_batch_norm());  // a graph is being recorded
   NoGradGuard ng;
-  CHECK_FALSE(fr->folds_batch_norm());
+  REQUIRE(block->folds_batch_norm());
+  auto chained = [&] {
+    Var<float> h(x);
+    for (std::size_t i = 0; i < block->size(); ++i) h = (*block)[i]->forward(h);
+    return h.value();
+  };
+  const Tensor<float> before = block->forward(Var<float>(x)).value();
+  CHECK(relative_error(before, chained()) <= 1e-5);
+  // Change the first kept coefficient (index 0 ranks first): the cached
+  // reconstruction is dropped and the fold follows.
+  fr->weight.value().data()[0] += 0.5f;
+  const Tensor<float> after = block->forward(Var<float>(x)).value();
+  CHECK(relative_error(after, before) > 1e-3);
+  CHECK(relative_error(after, chained()) <= 1e-5);
+  CHECK(fr->kept() == 40);
 }
 
 TEST_CASE("folded Conv+BN of a large layer is folded and packed over the threads with the bits of one thread", "[backbones]") {
@@ -344,7 +384,7 @@ TEST_CASE("folded Conv+BN of a large layer is folded and packed over the threads
   // With a graph it refuses to fold by hand.
   auto conv = block->at<nn::Conv2d>(0);
   REQUIRE(conv);
-  CHECK_THROWS_AS(folded_conv_bn(*conv, *bn, Var<float>(x), kernels::Act::relu), Error);
+  CHECK_THROWS_AS(folded_conv_bn(conv_parts(*conv), *bn, Var<float>(x), kernels::Act::relu), Error);
   NoGradGuard ng;
   const Tensor<float> folded = block->forward(Var<float>(x)).value();
   Var<float> h(x);

@@ -181,7 +181,10 @@ TEST_CASE("dct: zigzag ranks of 4-D shapes, written out by hand", "[dct]") {
 }
 
 TEST_CASE("dct: keep_first masks match a brute-force sort; box, gather and scatter", "[dct]") {
-  for (const Shape& shape : {Shape{5, 7}, Shape{4, 3, 3, 3}, Shape{6, 1, 5, 2}, Shape{9}}) {
+  // [7, 5, 1, 1] and [6, 4, 3, 1]: trailing axes of size 1, as 1x1 and
+  // depthwise convolutions have; runs then go along the axis before them.
+  for (const Shape& shape :
+       {Shape{5, 7}, Shape{4, 3, 3, 3}, Shape{6, 1, 5, 2}, Shape{9}, Shape{7, 5, 1, 1}, Shape{6, 4, 3, 1}}) {
     const auto sorted = sorted_indices(shape);
     const std::int64_t n = numel_of(shape);
     for (std::int64_t r = 0; r < n; ++r) REQUIRE(dct::zigzag_rank(shape, sorted[std::size_t(r)]) == r);
@@ -209,6 +212,14 @@ TEST_CASE("dct: keep_first masks match a brute-force sort; box, gather and scatt
       for (std::int64_t i = 0; i < n; ++i)
         if (expect.data()[i] != 0.0) rowmajor.push_back(c.data()[i]);
       CHECK(m.gather_kept_rowmajor(c).to_vector() == rowmajor);
+      // Runs are maximal along the last axis that is not 1: one per row of
+      // the box at most, and no two runs touch within a row.
+      std::int64_t runs = 0, rows = 1;
+      std::size_t last = shape.size();
+      while (last > 1 && shape[last - 1] == 1) --last;
+      for (std::size_t a = 0; a + 1 < last; ++a) rows *= m.box()[a];
+      m.for_each_kept_run([&](std::int64_t, std::int64_t, std::int64_t len) { runs += len > 0 ? 1 : 0; });
+      CHECK(runs <= rows);
     }
   }
 }

@@ -139,12 +139,21 @@ class FRLayer {
   bool cache_matches() const {
     if (!cache_valid_ || snapshot_.numel() != mask_.kept()) return false;
     const Tensor<float> c = coef_.value().contiguous();
+    // Runs that touch in c are compared as one span (the snapshot is dense).
     bool same = true;
-    std::int64_t i = 0;
+    std::int64_t start = 0, span = 0, i = 0;
+    auto compare = [&] {
+      if (same && span > 0)
+        same = std::memcmp(c.data() + start, snapshot_.data() + i - span, sizeof(float) * std::size_t(span)) == 0;
+    };
     mask_.for_each_kept_run([&](std::int64_t of, std::int64_t, std::int64_t len) {
-      if (same) same = std::memcmp(c.data() + of, snapshot_.data() + i, sizeof(float) * std::size_t(len)) == 0;
-      i += len;
+      if (of != start + span) {
+        compare();
+        start = of, span = 0;
+      }
+      span += len, i += len;
     });
+    compare();
     return same;
   }
   void store_cache(Tensor<float> value) {

@@ -165,15 +165,20 @@ class ZigzagMask {
   }
 
   /// Calls fn(full_offset, box_offset, length) for every run of kept
-  /// coefficients along the last axis (row-major offsets into shape() and
-  /// into box()); runs come in row-major order. O(rows of the box + K).
+  /// coefficients along the last axis that is not 1 (row-major offsets into
+  /// shape() and into box()); runs come in row-major order. O(rows of the box
+  /// + K). Trailing axes of size 1 (a 1x1 convolution's [O, I, 1, 1]) change
+  /// neither offsets nor index sums, so runs go along the axis before them
+  /// instead of being one coefficient each.
   template <class F>
   void for_each_kept_run(F&& fn) const {
-    const std::size_t d = shape_.size();
+    std::size_t d = shape_.size();
     if (kept_ == 0) return;
     if (d == 0) return fn(std::int64_t(0), std::int64_t(0), std::int64_t(1));
+    while (d > 1 && shape_[d - 1] == 1) --d;
     const std::int64_t n_last = shape_[d - 1];
-    const Strides sf = contiguous_strides(shape_), sb = contiguous_strides(box_);
+    const auto first_d = [d](const Shape& s) { return Shape(s.begin(), s.begin() + std::ptrdiff_t(d)); };
+    const Strides sf = contiguous_strides(first_d(shape_)), sb = contiguous_strides(first_d(box_));
     Index pre(d - 1, 0);
     for (std::size_t a = 0; a + 1 < d; ++a)
       if (box_[a] == 0) return;
@@ -187,7 +192,8 @@ class ZigzagMask {
         const std::int64_t room = level_ - p;  // last-axis indices j < room have sum < level
         len = std::clamp<std::int64_t>(room, 0, n_last);
         if (room >= 0 && room < n_last &&
-            std::lexicographical_compare(pre.begin(), pre.end(), first_excluded_.begin(), first_excluded_.end() - 1))
+            std::lexicographical_compare(pre.begin(), pre.end(), first_excluded_.begin(),
+                                         first_excluded_.begin() + std::ptrdiff_t(d - 1)))
           ++len;  // (pre, room) is on the cut level and comes before the first excluded index
       }
       if (len > 0) fn(of, ob, len);
