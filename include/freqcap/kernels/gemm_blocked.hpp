@@ -131,7 +131,11 @@ void gemm_serial(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
   constexpr std::size_t MR = Micro::MR, NR = Micro::NR, MC = Micro::MC, KC = Micro::KC,
                         NC = Micro::NC;
   if (m == 0 || n == 0) return;
-  scale_c(c, ldc, m, n, beta);
+  // With beta 0 the first K block writes C (the micro-kernel's init rows
+  // are zeros) rather than adding to a C zeroed by a pass of its own.
+  static constexpr float zeros[MR] = {};
+  const bool overwrite = beta == 0.0f && k > 0 && alpha != 0.0f;
+  if (!overwrite) scale_c(c, ldc, m, n, beta);
   if (k == 0 || alpha == 0.0f) return;
   float* bp = scratch(Scratch::gemm_b).data(KC * (std::min(NC, n) + NR));
   float* ap = scratch(Scratch::gemm_a).data(MC * KC);
@@ -147,7 +151,7 @@ void gemm_serial(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
         for (std::size_t j = 0; j < nc; j += NR)
           for (std::size_t ir = 0; ir < mc; ir += MR)
             Micro::run(kc, ap + ir * kc, bp + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
-                       std::min(MR, mc - ir), std::min(NR, nc - j));
+                       std::min(MR, mc - ir), std::min(NR, nc - j), overwrite && pc == 0 ? zeros : nullptr);
       }
     }
   }
