@@ -62,8 +62,8 @@ inline bool splits_per_image(const Conv2dShape& s, int threads) {
   return threads == 1 || s.batch >= 2 * std::size_t(threads);
 }
 
-/// Whether it beats the packed path: not 1x1 (pointwise is a plain GEMM; a
-/// strided 1x1 would split phases it never reads); strided 3x3 and 5x5 only
+/// Whether it beats the packed path: not 1x1 (nothing to gain over packing
+/// its image rows; a strided 1x1 would split phases it never reads); strided 3x3 and 5x5 only
 /// when each image is split where it is used (0.43-0.94x the packed time;
 /// split up front for the batch, 0.93-1.27x), larger strided kernels always
 /// (stems: 0.62-0.78x); and its junk columns adding at most 1/8 more
