@@ -124,7 +124,9 @@ int main(int argc, char** argv) {
   app.add_flag("--fold-bn", fold_bn,
                "count and save BatchNorm in inference form: scale and shift, 2 numbers per channel instead of 4");
   app.add_option("--floor-epoch", floor_epoch, "epoch at which the FR masks reach their floor (default: epochs/2)");
-  app.add_option("--flatten", flatten_name, "lenet5: order in which fc1 reads conv2's map, chw (PyTorch's) or hwc")
+  app.add_option("--flatten", flatten_name,
+                 "lenet5: how fc1 reads conv2's [50, 4, 4] map: chw (PyTorch's flatten), hwc, or conv (fc1 a 4x4 "
+                 "convolution, weight [500, 50, 4, 4]: the same dense net, but an FR fc1 ranks over 4 axes)")
       ->capture_default_str();
   app.add_flag("--fc-batch-norm", fc_batch_norm, "lenet5: a BatchNorm1d after fc1 (both twins)");
   app.add_option("--image-size", image_size, "input size (default 28 for lenet5, 64 otherwise)");
@@ -163,8 +165,9 @@ int main(int argc, char** argv) {
     keep_freed_tensor_memory();
     const int used_threads = init_threads(threads);
     FREQCAP_CHECK(models == "both" || models == "dense" || models == "fr", "--models must be both, dense or fr");
-    FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc", "unknown --flatten '", flatten_name, "' (chw or hwc)");
-    FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten hwc is for --model lenet5");
+    FREQCAP_CHECK(flatten_name == "chw" || flatten_name == "hwc" || flatten_name == "conv", "unknown --flatten '",
+                  flatten_name, "' (chw, hwc or conv)");
+    FREQCAP_CHECK(flatten_name == "chw" || model_name == "lenet5", "--flatten ", flatten_name, " is for --model lenet5");
     FREQCAP_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1) (got ", ema, ")");
     FREQCAP_CHECK(forks >= 1, "--forks must be at least 1 (got ", forks, ")");
     FREQCAP_CHECK(forks == 1 || (fork_epoch >= 0 && fork_epoch < epochs), "--fork-epoch must be in [0, --epochs) (got ",
@@ -180,7 +183,9 @@ int main(int argc, char** argv) {
                               fr_opt = optimizer_named(fr_optimizer, "--fr-optimizer");
     FREQCAP_CHECK(!fc_batch_norm || model_name == "lenet5", "--fc-batch-norm is for --model lenet5");
     const auto lenet = backbones::LeNet5Options()
-                             .flatten(flatten_name == "hwc" ? backbones::LeNet5Flatten::hwc : backbones::LeNet5Flatten::chw)
+                             .flatten(flatten_name == "hwc"    ? backbones::LeNet5Flatten::hwc
+                                      : flatten_name == "conv" ? backbones::LeNet5Flatten::conv
+                                                               : backbones::LeNet5Flatten::chw)
                              .fc_batch_norm(fc_batch_norm);
     const bool warm = dense_source_given(warm_opt, "--warm-start", warm_start, models);
     const bool distilled = dense_source_given(distill_opt, "--distill", distill, models);
@@ -332,7 +337,11 @@ int main(int argc, char** argv) {
       std::printf("FR: drop rate %.3e per step (floor at epoch %.1f of %d, %lld steps)\n", drop, fe, epochs,
                   (long long)steps);
       if (distilled && !teacher) {
-        teacher = make_model(model_name, false, lenet);
+        // A conv fc1 is the chw Linear with the same bytes: the teacher of an
+        // FR conv fc1 is the chw dense twin (the dense runs of the recipes).
+        auto teacher_lenet = lenet;
+        if (lenet.flatten() == backbones::LeNet5Flatten::conv) teacher_lenet.flatten(backbones::LeNet5Flatten::chw);
+        teacher = make_model(model_name, false, teacher_lenet);
         load_state_dict(*teacher, distill);
       }
       if (teacher) {

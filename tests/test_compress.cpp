@@ -634,6 +634,38 @@ TEST_CASE("compress: LeNet-5 with an hwc flatten is the chw net with fc1's colum
   CHECK(max_abs_diff(a, hwc.forward(x).value()) > 1e-3f);
 }
 
+TEST_CASE("compress: LeNet-5 with a conv fc1 is the chw net, byte for byte, but its FR fc1 ranks 4-D", "[compress]") {
+  const auto conv_layout = backbones::LeNet5Options().flatten(backbones::LeNet5Flatten::conv);
+  manual_seed(5);
+  backbones::LeNet5 chw;
+  manual_seed(5);
+  backbones::LeNet5 conv({}, conv_layout);
+  // Same fan-in (800), same draws: the [500, 50, 4, 4] weight is the [500, 800] one.
+  const auto wl = chw.state_dict().get<float>("fc1.weight"), wc = conv.state_dict().get<float>("fc1.weight");
+  CHECK(wl.shape() == Shape{500, 800});
+  REQUIRE(wc.shape() == Shape{500, 50, 4, 4});
+  CHECK(std::equal(wl.data(), wl.data() + wl.numel(), wc.contiguous().data()));
+  chw.eval();
+  conv.eval();
+  const Var<float> x(freqcap::testing::randn<float>({3, 1, 28, 28}, 7));
+  const auto a = chw.forward(x).value(), b = conv.forward(x).value();
+  REQUIRE(b.shape() == Shape{3, 10});
+  CHECK(max_abs_diff(a, b) <= 1e-5 * (1 + freqcap::testing::max_abs(a)));
+  // The FR twins differ: the conv fc1 ranks its coefficients over (out, channel, y, x),
+  // so 226 of them reach every spatial frequency of the 4x4 map (index sums up to 7),
+  // where the chw Linear's reach the first 21 frequencies along its 800 flattened
+  // inputs, which vary by less than a cycle over one channel's 16 positions.
+  backbones::LeNet5FR fr;
+  fr.fill(dct::FROptions());
+  backbones::LeNet5 fr_chw(fr), fr_conv(fr, conv_layout);
+  const auto fc1_chw = dct::fr_layers(fr_chw)[2].second, fc1_conv = dct::fr_layers(fr_conv)[2].second;
+  CHECK(fc1_conv->coefficient_count() == fc1_chw->coefficient_count());
+  const auto box_conv = dct::ZigzagMask::keep_first(fc1_conv->coefficients().shape(), 226).box();
+  const auto box_chw = dct::ZigzagMask::keep_first(fc1_chw->coefficients().shape(), 226).box();
+  CHECK(box_conv == Shape{8, 8, 4, 4});
+  CHECK(box_chw == Shape{21, 21});
+}
+
 #if defined(FREQCAP_HAVE_EXAMPLES) && FREQCAP_HAVE_EXAMPLES
 TEST_CASE("freqcap-compress meets a --stored-ratio budget and refuses one out of reach", "[compress][examples]") {
   TempDir tmp("compress_program");
@@ -695,6 +727,15 @@ TEST_CASE("freqcap-compress distils the FR twin from its dense twin and checks t
   const auto [rc_missing, text_missing] = run("--models fr --distill '" + (tmp / "none.safetensors").string() + "'");
   CHECK(rc_missing == 1);
   CHECK(text_missing.find("--distill: no file") != std::string::npos);
+  // An FR twin with a conv fc1 learns from a chw dense twin's file.
+  const auto dense_file = tmp / "dense.safetensors";
+  const auto [rc_dense, text_dense] = run("--models dense --save-dense '" + dense_file.string() + "'");
+  INFO(text_dense);
+  REQUIRE(rc_dense == 0);
+  const auto [rc_conv, text_conv] = run("--models fr --flatten conv --distill '" + dense_file.string() + "'");
+  INFO(text_conv);
+  CHECK(rc_conv == 0);
+  CHECK(text_conv.find("N    400000  keep    100") != std::string::npos);
   const auto [rc_flat, text_flat] = run("--models fr --flatten cwh");
   CHECK(rc_flat == 1);
   CHECK(text_flat.find("unknown --flatten 'cwh'") != std::string::npos);

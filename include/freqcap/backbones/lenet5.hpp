@@ -24,6 +24,13 @@
 // channels, its out-channel axis being DCT-truncated) and keeps the layout.
 // Measured at 776 coefficients on MNIST: hwc fits the training set better and
 // tests about a point worse (docs/compression.md), so chw stays the default.
+//
+// LeNet5Flatten::conv does not flatten: fc1 is a 4x4 convolution over the
+// [50, 4, 4] map, weight [500, 50, 4, 4]. That is the chw Linear, the same
+// bytes and the same initial draws, so the dense twins agree. An FR fc1 then
+// ranks its coefficients over (out, channel, y, x): its few kept ones span
+// every spatial frequency of the 4x4 map and low ones over the channels,
+// where the chw Linear's are nearly constant over each channel's positions.
 #pragma once
 
 #include <array>
@@ -40,8 +47,9 @@ namespace freqcap::backbones {
 /// Per-layer FR options for conv1, conv2, fc1, fc2 (nullopt: that layer dense).
 using LeNet5FR = std::array<std::optional<dct::FROptions>, 4>;
 
-/// The order in which fc1 reads conv2's pooled [C, 4, 4] map.
-enum class LeNet5Flatten { chw, hwc };
+/// How fc1 reads conv2's pooled [C, 4, 4] map: flattened in (c, y, x) or
+/// (y, x, c) order, or as a 4x4 convolution.
+enum class LeNet5Flatten { chw, hwc, conv };
 
 /// `LeNet5Options().fc_batch_norm(true)`.
 struct LeNet5Options {
@@ -60,7 +68,9 @@ class LeNet5 : public nn::UnaryModule {
     if (options.batch_norm()) bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(20));
     conv2 = register_module("conv2", make_conv(nn::Conv2dOptions(20, 50, 5), fr[1]));
     if (options.batch_norm()) bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(50));
-    fc1 = register_module("fc1", make_linear(800, 500, fr[2]));
+    fc1 = register_module("fc1", options.flatten() == LeNet5Flatten::conv
+                                     ? make_conv(nn::Conv2dOptions(50, 500, 4), fr[2])
+                                     : make_linear(800, 500, fr[2]));
     if (options.fc_batch_norm()) bn3 = register_module("bn3", std::make_shared<nn::BatchNorm1d>(500));
     fc2 = register_module("fc2", make_linear(500, options.num_classes(), fr[3]));
   }
@@ -76,7 +86,10 @@ class LeNet5 : public nn::UnaryModule {
     if (bn2) h = bn2->forward(h);
     h = max_pool2d(relu(h), 2);
     if (options_.flatten() == LeNet5Flatten::hwc) h = permute(h, {0, 2, 3, 1});
-    h = fc1->forward(reshape(h, Shape{h.dim(0), -1}));
+    if (options_.flatten() == LeNet5Flatten::conv)
+      h = reshape(fc1->forward(h), Shape{h.dim(0), -1});  // [N, 500, 1, 1] -> [N, 500]
+    else
+      h = fc1->forward(reshape(h, Shape{h.dim(0), -1}));
     if (bn3) h = bn3->forward(h);
     h = relu(h);
     return fc2->forward(h);
