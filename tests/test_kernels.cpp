@@ -440,6 +440,9 @@ TEST_CASE("conv2d (im2col and packed GEMM) matches direct loops, forward and bac
       {"1x1 on 3x3 planes (batched, packed element by element)", conv_shape(4, 10, 3, 3, 7, 1, 1, 0, 1, 1)},
       {"1x1 on 5x5 planes (batched, packed plane by plane)", conv_shape(3, 8, 5, 5, 6, 1, 1, 0, 1, 1)},
       {"1x1 on 16x17 planes (per image)", conv_shape(2, 8, 16, 17, 5, 1, 1, 0, 1, 1)},
+      {"4x4 on 4x4 planes: the kernel covers its input (one GEMM over the batch)", conv_shape(5, 6, 4, 4, 7, 4, 1, 0, 1, 1)},
+      {"4x4 on 4x4 planes, batch 1 (per image)", conv_shape(1, 6, 4, 4, 7, 4, 1, 0, 1, 1)},
+      {"3x3 pad 1 on 1x1 planes (covers it only padded: per image)", conv_shape(3, 5, 1, 1, 4, 3, 1, 1, 1, 1)},
       {"1x1 groups 2 (per image and group)", conv_shape(3, 8, 3, 3, 6, 1, 1, 0, 1, 2)},
       {"1x1 stride 2", conv_shape(1, 7, 9, 9, 3, 1, 2, 0, 1, 1)},
       {"7x7 stride 2 pad 3", conv_shape(1, 3, 23, 19, 8, 7, 2, 3, 1, 1)},
@@ -452,6 +455,11 @@ TEST_CASE("conv2d (im2col and packed GEMM) matches direct loops, forward and bac
        conv_shape(2, 8, 9, 11, 24, 3, 1, 1, 1, 1)},
       {"5x5 stride 2 dilation 2 groups 3 on 3-wide rows", conv_shape(2, 9, 17, 3, 6, 5, 2, 4, 2, 3)},
   };
+  // Which of them take the one-GEMM path of a kernel that covers its input.
+  CHECK(fk::whole_plane(conv_shape(5, 6, 4, 4, 7, 4, 1, 0, 1, 1)));
+  CHECK_FALSE(fk::whole_plane(conv_shape(1, 6, 4, 4, 7, 4, 1, 0, 1, 1)));
+  CHECK_FALSE(fk::whole_plane(conv_shape(3, 5, 1, 1, 4, 3, 1, 1, 1, 1)));
+  CHECK_FALSE(fk::whole_plane(conv_shape(2, 6, 8, 7, 4, 3, 1, 1, 1, 2)));
   for (const NamedConv& cs : cases) {
     const auto& s = cs.s;
     const std::size_t nx = s.batch * s.in_channels * s.in_h * s.in_w;

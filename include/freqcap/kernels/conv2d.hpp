@@ -221,9 +221,11 @@ FREQCAP_OMP(parallel for schedule(static))
 
 
 /// Shapes the conv2d_* functions below send to a dedicated kernel (depthwise
-/// tap loops, one batched GEMM for pointwise over small planes) instead of
-/// per-image im2col + GEMM.
-inline bool has_dedicated_kernel(const Conv2dShape& s) { return is_depthwise(s) || batched_pointwise(s); }
+/// tap loops, one batched GEMM for pointwise over small planes or for a kernel
+/// that covers its input) instead of per-image im2col + GEMM.
+inline bool has_dedicated_kernel(const Conv2dShape& s) {
+  return is_depthwise(s) || batched_pointwise(s) || whole_plane(s);
+}
 
 /// y = conv(x, w) + bias; x [N, C, H, W], w [K, C/groups, R, S], bias [K] or
 /// nullptr, y [N, K, OH, OW]. workspace: nullptr (a thread-local buffer is
@@ -241,6 +243,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const std::typ
   s.validate();
   if (is_depthwise(s)) return detail::conv2d_forward_depthwise(s, x, w, bias, y, kern.depthwise);
   if (batched_pointwise(s)) return detail::pointwise_forward_batched(s, x, w, bias, y, kern);
+  if (whole_plane(s)) return detail::whole_plane_forward(s, x, w, bias, y, kern);
   if constexpr (std::is_same_v<T, float>)
     if (kern.packed) return kern.packed(s, x, w, bias, y);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
@@ -283,6 +286,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
   s.validate();
   if (is_depthwise(s)) return detail::conv2d_backward_input_depthwise(s, dy, w, dx, kern.depthwise);
   if (batched_pointwise(s)) return detail::pointwise_backward_input_batched(s, dy, w, dx, kern);
+  if (whole_plane(s)) return detail::whole_plane_backward_input(s, dy, w, dx, kern);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();
@@ -312,6 +316,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   s.validate();
   if (is_depthwise(s)) return detail::conv2d_backward_weight_depthwise(s, x, dy, dw, kern.depthwise);
   if (batched_pointwise(s)) return detail::pointwise_backward_weight_batched(s, x, dy, dw, kern);
+  if (whole_plane(s)) return detail::whole_plane_backward_weight(s, x, dy, dw, kern);
   const std::size_t cg = s.in_per_group(), kg = s.out_per_group(), kk = s.col_rows(),
                     ohw = s.col_cols(), hw = s.in_h * s.in_w;
   const bool direct = s.is_pointwise();

@@ -3,6 +3,9 @@
 // with HW down to 4 or 1 (EfficientNet's late stages) that is nearly a
 // matrix-vector product, which rereads all of W for every image. Packing the
 // batch into [C, N*HW] makes the N products one GEMM that reads W once.
+// A kernel that covers its whole unpadded input (one output pixel, e.g.
+// LeNet-5's fc1 as a 4x4 convolution on the 4x4 map) is a Linear: x [N, C*R*S]
+// is already its im2col, so the batch is one GEMM with no packing at all.
 // conv2d.hpp (forward, input gradient) and autograd's conv2d (weight gradient)
 // send such shapes here; the tests compare them with the direct references.
 #pragma once
@@ -22,6 +25,13 @@ inline constexpr std::size_t kPointwiseBatchPlane = 256;
 /// Whether the batched pointwise path applies to `s`.
 inline bool batched_pointwise(const Conv2dShape& s) {
   return s.is_pointwise() && s.groups == 1 && s.batch > 1 && s.col_cols() < kPointwiseBatchPlane;
+}
+
+/// Whether `s` is a batched Linear: one group, no padding, dilation 1, and a
+/// kernel the size of the input (so one output pixel per image).
+inline bool whole_plane(const Conv2dShape& s) {
+  return s.groups == 1 && s.batch > 1 && s.pad_h == 0 && s.pad_w == 0 && s.dilation_h == 1 && s.dilation_w == 1 &&
+         s.kernel_h == s.in_h && s.kernel_w == s.in_w;
 }
 
 namespace detail {
@@ -95,6 +105,28 @@ void pointwise_backward_weight_batched(const Conv2dShape& s, const T* x, const T
   pack_batch(x, xp, n, c, p);
   pack_batch(dy, dyp, n, k, p);
   kern.gemm(false, true, k, c, np, T(1), dyp, np, xp, np, T(0), dw, c);
+}
+
+/// whole_plane shapes: y [N, K] = x [N, CRS] w^T (+ bias [K] or nullptr).
+template <class T, class Kernels>
+void whole_plane_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, const Kernels& kern) {
+  const std::size_t n = s.batch, k = s.out_channels, kk = s.col_rows();
+  kern.gemm(false, true, n, k, kk, T(1), x, kk, w, kk, T(0), y, k);
+  if (bias)
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < k; ++j) y[i * k + j] += bias[j];
+}
+/// whole_plane shapes: dx [N, CRS] = dy [N, K] w.
+template <class T, class Kernels>
+void whole_plane_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx, const Kernels& kern) {
+  const std::size_t n = s.batch, k = s.out_channels, kk = s.col_rows();
+  kern.gemm(false, false, n, kk, k, T(1), dy, k, w, kk, T(0), dx, kk);
+}
+/// whole_plane shapes: dw [K, CRS] = dy^T x (overwritten).
+template <class T, class Kernels>
+void whole_plane_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, const Kernels& kern) {
+  const std::size_t n = s.batch, k = s.out_channels, kk = s.col_rows();
+  kern.gemm(true, false, k, kk, n, T(1), dy, k, x, kk, T(0), dw, kk);
 }
 
 }  // namespace detail
